@@ -1,0 +1,332 @@
+# -*- coding: utf-8 -*-
+# Copyright: sanboot.windows contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Offline hive back-end on libhivex: open with checks, read through caches, apply a Plan, commit atomically.
+
+libhivex's Python bindings ship with the distribution (Debian/Ubuntu python3-hivex, Fedora/RHEL
+python3-hivex); the PyPI package called "hivex" is unrelated.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import errno
+import os
+import shutil
+import struct
+import tempfile
+
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
+    REG_DWORD, RegistryError, Value, fold, join_path, path_id, split_path,
+)
+
+try:
+    import hivex
+    HAS_HIVEX = True
+    HIVEX_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - depends on the host
+    HAS_HIVEX = False
+    HIVEX_IMPORT_ERROR = str(exc)
+
+REGF_MAGIC = b'regf'
+HEADER_SIZE = 4096
+
+
+class HiveError(RegistryError):
+    pass
+
+
+class HiveHeader(object):
+    """The fields of a regf base block that matter before we let hivex touch a file."""
+
+    def __init__(self, path):
+        try:
+            with open(path, 'rb') as f:
+                block = f.read(HEADER_SIZE)
+                f.seek(0, os.SEEK_END)
+                self.size = f.tell()
+        except (IOError, OSError) as exc:
+            if exc.errno == errno.ENOENT:
+                raise HiveError('hive file %s does not exist' % path)
+            if exc.errno == errno.EISDIR:
+                raise HiveError('%s is a directory, not a hive file' % path)
+            raise HiveError('cannot read hive file %s: %s' % (path, exc.strerror or exc))
+        if len(block) < 512 or block[:4] != REGF_MAGIC:
+            raise HiveError('%s is not a Windows registry hive (no "regf" signature at the start of the file)' % path)
+        self.sequence1, self.sequence2 = struct.unpack_from('<II', block, 4)
+        self.major, self.minor = struct.unpack_from('<II', block, 20)
+        stored = struct.unpack_from('<I', block, 0x1FC)[0]
+        computed = 0
+        for (word,) in struct.iter_unpack('<I', block[:0x1FC]):
+            computed ^= word
+        # Windows maps the two reserved results (see "Windows registry file format specification").
+        if computed == 0xFFFFFFFF:
+            computed = 0xFFFFFFFE
+        elif computed == 0:
+            computed = 1
+        self.checksum_ok = stored == computed
+        # Last 31 UTF-16 characters of the hive's own path on the machine that wrote it.
+        self.file_name = block[0x30:0x30 + 64].decode('utf-16-le', 'replace').split('\x00', 1)[0]
+
+    @property
+    def dirty(self):
+        return self.sequence1 != self.sequence2
+
+
+def check_openable(path, allow_dirty=False):
+    """Refuse what hivex would misread; returns the header."""
+    if not HAS_HIVEX:
+        raise HiveError('the libhivex Python bindings are not installed on this host '
+                        '(Debian/Ubuntu: apt install python3-hivex; Fedora/RHEL: dnf install python3-hivex; '
+                        'not the unrelated PyPI package "hivex"): %s' % HIVEX_IMPORT_ERROR)
+    header = HiveHeader(path)
+    if not header.checksum_ok:
+        raise HiveError('%s: the hive header checksum is wrong; the file is damaged or not a hive. '
+                        'Nothing was changed.' % path)
+    if header.dirty and not allow_dirty:
+        logs = [p for p in (path + '.LOG', path + '.LOG1', path + '.LOG2') if os.path.exists(p)]
+        raise HiveError(
+            '%s was not cleanly written: its header sequence numbers differ (%d != %d), so Windows still '
+            'has changes for it in its transaction logs%s, which libhivex cannot replay. Editing it could lose '
+            'those changes and Windows may then prefer the logs over ours. Boot the installation and shut it '
+            'down cleanly (with Fast Startup off, e.g. "shutdown /s /t 0"), or set allow_dirty: true to edit '
+            'it anyway (the header is marked clean on write). Nothing was changed.'
+            % (path, header.sequence1, header.sequence2,
+               ' (' + ', '.join(os.path.basename(p) for p in logs) + ')' if logs else
+               ' (none were found beside the file)'))
+    return header
+
+
+class Hive(object):
+    """One hive file opened through libhivex. Implements the Planner's reader interface and applies Plans."""
+
+    def __init__(self, path, write=False, allow_dirty=False):
+        self.path = path
+        self.header = check_openable(path, allow_dirty=allow_dirty)
+        try:
+            self.h = hivex.Hivex(path, write=write)
+            self._root = self.h.root()
+        except (RuntimeError, OSError) as exc:
+            raise HiveError('%s is not a readable registry hive: libhivex refused it (%s). The file may be '
+                            'truncated or corrupt. Nothing was changed.' % (path, exc))
+        self.writable = write
+        self._nodes = {(): self._root}      # path_id -> node handle
+        self._children = {}                 # node -> {fold(name): (name, node)}
+        self._values = {}                   # node -> {fold(name): Value}
+
+    # reading ---------------------------------------------------------------------------------------
+    def _child_map(self, node):
+        cmap = self._children.get(node)
+        if cmap is None:
+            cmap = {}
+            try:
+                for child in self.h.node_children(node):
+                    name = self.h.node_name(child)
+                    cmap[fold(name)] = (name, child)
+            except RuntimeError as exc:
+                raise HiveError('%s: cannot read the subkeys of a key (%s); the hive is damaged' % (self.path, exc))
+            self._children[node] = cmap
+        return cmap
+
+    def node(self, path):
+        parts = split_path(path)
+        pid = path_id(parts)
+        node = self._nodes.get(pid)
+        if node is not None:
+            return node
+        node = self._root
+        for depth, part in enumerate(parts):
+            cached = self._nodes.get(pid[:depth + 1])
+            if cached is not None:
+                node = cached
+                continue
+            entry = self._child_map(node).get(fold(part))
+            if entry is None:
+                return None
+            node = entry[1]
+            self._nodes[pid[:depth + 1]] = node
+        return node
+
+    def _value_map(self, node):
+        vmap = self._values.get(node)
+        if vmap is None:
+            vmap = {}
+            try:
+                for v in self.h.node_values(node):
+                    name = self.h.value_key(v)
+                    t, data = self.h.value_value(v)
+                    vmap[fold(name)] = Value(name, t, data)
+            except RuntimeError as exc:
+                raise HiveError('%s: cannot read the values of a key (%s); the hive is damaged' % (self.path, exc))
+            self._values[node] = vmap
+        return vmap
+
+    def key_exists(self, path):
+        return self.node(path) is not None
+
+    def real_path(self, path):
+        parts = split_path(path)
+        out = []
+        node = self._root
+        for part in parts:
+            name, node = self._child_map(node)[fold(part)]
+            out.append(name)
+        return tuple(out)
+
+    def get_value(self, path, name):
+        node = self.node(path)
+        if node is None:
+            return None
+        return self._value_map(node).get(fold(name))
+
+    def values(self, path):
+        node = self.node(path)
+        return [] if node is None else list(self._value_map(node).values())
+
+    def subkeys(self, path):
+        node = self.node(path)
+        return [] if node is None else [name for name, _ in self._child_map(node).values()]
+
+    def dword(self, path, name):
+        value = self.get_value(path, name)
+        if value is None or value.type != REG_DWORD or len(value.data) != 4:
+            return None
+        return value.decoded()
+
+    # control sets ----------------------------------------------------------------------------------
+    def select(self):
+        """Select\\{Current,Default,LastKnownGood} of a SYSTEM hive; HiveError when this is not one."""
+        if not self.key_exists(('Select',)):
+            raise HiveError('%s is not a SYSTEM hive: it has no Select key at its root%s. Use the hive '
+                            'Windows\\System32\\config\\SYSTEM of the installation.'
+                            % (self.path, " (its header names it '%s')" % self.header.file_name
+                               if self.header.file_name else ''))
+        return dict((n, self.dword(('Select',), n)) for n in ('Current', 'Default', 'LastKnownGood'))
+
+    def control_sets(self, which='current'):
+        """Names of the ControlSet00N keys to work on: the current one, or every one Select names."""
+        sel = self.select()
+        current = sel['Current'] or sel['Default']
+        if not current:
+            raise HiveError('%s: Select has neither Current nor Default set; cannot tell which ControlSet is '
+                            'in use' % self.path)
+        numbers = [current]
+        if which == 'all':
+            numbers += [n for n in (sel['Default'], sel['LastKnownGood']) if n and n not in numbers]
+        names = []
+        for number in numbers:
+            name = 'ControlSet%03d' % number
+            if self.key_exists((name,)):
+                names.append(self.real_path((name,))[0])
+            elif number == current:
+                raise HiveError('%s: Select names %s as the current control set but the hive has no such key'
+                                % (self.path, name))
+        return names
+
+    def resolve(self, path):
+        """Map CurrentControlSet (first component) to the ControlSet00N that Select\\Current names."""
+        parts = split_path(path)
+        if parts and fold(parts[0]) == 'CURRENTCONTROLSET':
+            return (self.control_sets('current')[0],) + parts[1:]
+        return parts
+
+    # writing ---------------------------------------------------------------------------------------
+    def apply(self, plan):
+        if not self.writable:
+            raise HiveError('hive %s was opened read-only' % self.path)
+        h = self.h
+        for op in plan:
+            try:
+                if op.kind == 'create_key':
+                    parent = self.node(op.path[:-1])
+                    child = h.node_add_child(parent, op.path[-1])
+                    self._child_map(parent)[fold(op.path[-1])] = (op.path[-1], child)
+                    self._nodes[path_id(op.path)] = child
+                    self._children[child] = {}
+                    self._values[child] = {}
+                elif op.kind == 'set_value':
+                    node = self.node(op.path)
+                    h.node_set_value(node, {'key': op.value.name, 't': op.value.type, 'value': op.value.data})
+                    self._value_map(node)[fold(op.value.name)] = op.value
+                elif op.kind == 'delete_value':
+                    node = self.node(op.path)
+                    vmap = self._value_map(node)
+                    vmap.pop(fold(op.name), None)
+                    # libhivex has no call to delete one value: rewrite the node's value list without it.
+                    h.node_set_values(node, [{'key': v.name, 't': v.type, 'value': v.data} for v in vmap.values()])
+                elif op.kind == 'delete_key':
+                    node = self.node(op.path)
+                    parent = self.node(op.path[:-1])
+                    h.node_delete_child(node)
+                    self._child_map(parent).pop(fold(op.path[-1]), None)
+                    pid = path_id(op.path)
+                    for other in [k for k in self._nodes if k[:len(pid)] == pid]:
+                        node_h = self._nodes.pop(other)
+                        self._children.pop(node_h, None)
+                        self._values.pop(node_h, None)
+                else:
+                    raise HiveError('unknown plan operation %r' % op.kind)
+            except RuntimeError as exc:
+                raise HiveError('%s: libhivex failed to %s %s (%s); the file on disk is unchanged'
+                                % (self.path, op.kind.replace('_', ' '), join_path(op.path), exc))
+
+    def commit(self, backup=True):
+        """Write the changed hive next to the original and rename it into place.
+
+        A crash at any moment leaves the old file or the new one, never a half-written hive. The backup is
+        a hard link to the old inode when possible (no copy), else a copy. Returns the backup path or None.
+        """
+        directory = os.path.dirname(os.path.abspath(self.path))
+        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(self.path), suffix='.sanboot-tmp',
+                                   dir=directory)
+        os.close(fd)
+        backup_path = None
+        try:
+            try:
+                self.h.commit(tmp)
+            except RuntimeError as exc:
+                raise HiveError('%s: libhivex could not write the new hive (%s); the original is unchanged'
+                                % (self.path, exc))
+            st = os.stat(self.path)
+            os.chmod(tmp, st.st_mode & 0o7777)
+            if hasattr(os, 'chown'):
+                try:
+                    os.chown(tmp, st.st_uid, st.st_gid)
+                except OSError:
+                    pass
+            with open(tmp, 'rb+') as f:
+                os.fsync(f.fileno())
+            if backup:
+                backup_path = backup_name(self.path)
+                try:
+                    os.link(self.path, backup_path)
+                except OSError:
+                    shutil.copy2(self.path, backup_path)
+            os.rename(tmp, self.path)
+            tmp = None
+            _fsync_dir(directory)
+        finally:
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
+        return backup_path
+
+
+def backup_name(path):
+    """Ansible's backup naming (module.backup_local): <file>.<pid>.<timestamp>~"""
+    stamp = datetime.datetime.now().strftime('%Y-%m-%d@%H:%M:%S')
+    return '%s.%d.%s~' % (path, os.getpid(), stamp)
+
+
+def _fsync_dir(directory):
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

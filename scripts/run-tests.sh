@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Test stages; `make test` runs them all. Usage: run-tests.sh all|quick|unit|integration|sanity|lint|molecule
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export PATH=$ROOT/.venv/bin:$PATH
+export ANSIBLE_COLLECTIONS_PATH=$ROOT/build/collections
+export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS:-force_tcg}
+export ANSIBLE_NOCOLOR=1 PY_COLORS=0
+# Keep ansible-test's and molecule's state out of the user's home.
+export SANBOOT_HOME=$ROOT/build/home
+mkdir -p "$SANBOOT_HOME"
+
+stage() {
+  local name=$1; shift
+  local t0=$SECONDS
+  echo "=== $name"
+  "$@"
+  echo "=== $name: ok in $((SECONDS - t0)) s"
+}
+
+# ansible-test needs the collection at .../ansible_collections/sanboot/windows as a real directory.
+sync_ansible_test_tree() {
+  local dest=$ROOT/build/ansible-test/ansible_collections/sanboot/windows
+  mkdir -p "$dest"
+  rsync -a --delete --exclude .git --exclude .venv --exclude build --exclude tests/output \
+    --exclude .pytest_cache --exclude .hypothesis --exclude '__pycache__' "$ROOT/" "$dest/"
+  # ansible-test lists files through git when it can; give the copy a repository of its own.
+  (cd "$dest" && { [ -d .git ] || git init -q; } && git add -A >/dev/null && \
+    git -c user.email=ci@invalid -c user.name=ci commit -qm tree --allow-empty >/dev/null)
+  echo "$dest"
+}
+
+# ansible-test downloads get-pip.py from the internet; this machine has only package registries.
+offline_get_pip() {
+  local cache=$SANBOOT_HOME/.ansible/test/cache
+  mkdir -p "$cache"
+  for v in 24_2 25_0 25_3; do
+    cat > "$cache/get_pip_$v.py" <<'PY'
+import subprocess, sys
+args = [a for a in sys.argv[1:] if a not in ('--no-setuptools', '--no-wheel')]
+subprocess.check_call([sys.executable, '-m', 'ensurepip', '--default-pip'], stdout=subprocess.DEVNULL)
+sys.exit(subprocess.call([sys.executable, '-m', 'pip', 'install', '--upgrade'] + args))
+PY
+  done
+}
+
+do_unit() { python -m pytest -q -p no:cacheprovider tests/unit; }
+do_integration() { python -m pytest -q -p no:cacheprovider tests/integration; }
+
+do_sanity() {
+  offline_get_pip
+  local dest; dest=$(sync_ansible_test_tree)
+  (cd "$dest" && HOME=$SANBOOT_HOME ansible-test sanity --python 3.11 --color no)
+  (cd "$dest" && HOME=$SANBOOT_HOME ansible-test units --local --python 3.11 --color no)
+}
+
+do_lint() {
+  ansible-lint --profile production --offline -q
+  local m
+  for m in plugins/modules/*.py; do
+    m=$(basename "$m" .py)
+    ansible-doc -t module "sanboot.windows.$m" > /dev/null
+  done
+  for r in roles/*/; do
+    [ -d "$r" ] || continue
+    ansible-doc -t role "sanboot.windows.$(basename "$r")" > /dev/null
+  done
+  antsibull-changelog lint
+}
+
+do_molecule() {
+  local s
+  for s in extensions/molecule/*/; do
+    [ -f "$s/molecule.yml" ] || continue
+    s=$(basename "$s")
+    (HOME=$SANBOOT_HOME molecule test -s "$s")
+  done
+}
+
+case "${1:-all}" in
+  quick) stage unit do_unit; stage integration do_integration ;;
+  unit) stage unit do_unit ;;
+  integration) stage integration do_integration ;;
+  sanity) stage sanity do_sanity ;;
+  lint) stage lint do_lint ;;
+  molecule) stage molecule do_molecule ;;
+  all)
+    stage unit do_unit
+    stage integration do_integration
+    stage lint do_lint
+    stage sanity do_sanity
+    stage molecule do_molecule
+    ;;
+  *) echo "unknown stage $1" >&2; exit 2 ;;
+esac
