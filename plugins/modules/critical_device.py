@@ -1,0 +1,244 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: sanboot.windows contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: critical_device
+short_description: Make a device boot-critical in an offline Windows XP - 7 / Server 2003 - 2008 R2 SYSTEM hive
+version_added: 0.1.0
+description:
+  - Writes Critical Device Database entries (C(Control\CriticalDeviceDatabase\<hardware id>), each with
+    C(ClassGUID) and C(Service); the key name is the ID with each backslash replaced by a hash sign) and the
+    driver's C(Services\<service>) values into an offline SYSTEM hive, so that
+    Windows XP, Vista, 7, Server 2003, 2008 and 2008 R2 start the device's driver during early boot. This is what
+    an iSCSI-booted Windows needs for its network adapter, and what a Windows moved to a new storage
+    controller needs for that controller.
+  - Windows 8 / Server 2012 and later ignore the Critical Device Database; the module warns when the hive is
+    one of those (it has a C(DriverDatabase) key at its root). Use M(sanboot.windows.iscsi_boot) there.
+  - With O(state=absent) it removes exactly the entries it names and never a service key.
+  - The control set is found through C(Select\Current) (C(Default) when C(Current) is 0); there is no
+    C(CurrentControlSet) key in a hive file.
+author:
+  - sanboot.windows contributors
+extends_documentation_fragment:
+  - sanboot.windows.hive
+options:
+  hardware_ids:
+    description:
+      - PnP hardware or compatible IDs of the device, as Windows lists them, for example
+        C(PCI\VEN_8086&DEV_100E) (every revision and subsystem of that chip) and the most specific
+        C(PCI\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03).
+      - Windows looks up the device's hardware IDs and then its compatible IDs in order; the first entry found
+        wins. Giving the vendor/device form is what makes the entry match on other boards.
+    type: list
+    elements: str
+    required: true
+  service:
+    description:
+      - Name of the driver service (the key under C(Services)), for example C(E1G60) for the in-box Intel
+        PRO/1000 driver of Windows 7, C(netkvm) for virtio-net, C(viostor) for virtio-blk.
+      - Required with O(state=present). With O(state=absent) only entries that point to this service are
+        removed; others are left in place with a warning.
+    type: str
+  class_guid:
+    description:
+      - Setup class GUID written as C(ClassGUID), for example C({4D36E972-E325-11CE-BFC1-08002BE10318}) (Net).
+      - Mutually exclusive with O(class). One of them is required with O(state=present).
+    type: str
+  class:
+    description:
+      - Device setup class name, mapped to its GUID (C(Net), C(SCSIAdapter), C(HDC), C(DiskDrive), C(System),
+        C(Volume), C(USB), C(InfiniBand), C(NetService), C(NetTrans), C(NetClient)); case-insensitive.
+    type: str
+  start:
+    description:
+      - Start type of the service, C(0)..C(4) or C(boot), C(system), C(auto), C(demand), C(disabled).
+        An iSCSI boot NIC needs C(boot).
+    type: raw
+  type:
+    description:
+      - Service type, a number or C(kernel) (1), C(filesystem) (2); drivers are C(kernel).
+    type: raw
+  error_control:
+    description:
+      - Service C(ErrorControl), C(0)..C(3) or C(ignore), C(normal), C(severe), C(critical).
+    type: raw
+  group:
+    description:
+      - Service load order group (C(Group)), for example C(NDIS) for network adapters, C(SCSI miniport) for storage.
+    type: str
+  image_path:
+    description:
+      - Driver file, written as C(ImagePath) (REG_EXPAND_SZ), for example C(system32\DRIVERS\E1G60I32.sys).
+      - Needed only when the service does not exist yet; the service is then created as a kernel driver with
+        O(start), O(type), O(error_control) defaulting to C(0), C(1), C(1). The driver file itself must be placed
+        in the image separately.
+    type: str
+  boot_flags:
+    description:
+      - Service C(BootFlags) (REG_DWORD), for example C(1) (CM_SERVICE_NETWORK_BOOT_LOAD), which makes Windows
+        promote the driver to boot start when it boots from the network (an iBFT is present).
+    type: int
+  state:
+    description:
+      - C(present) writes the entries and service values; C(absent) removes the named entries.
+    type: str
+    choices: [present, absent]
+    default: present
+  control_sets:
+    description:
+      - C(current) edits the control set Windows will boot with (C(Select\Current)).
+      - C(all) edits every control set that C(Select) names (Current, Default and LastKnownGood), so that
+        "Last Known Good Configuration" boots from the network too.
+    type: str
+    choices: [current, all]
+    default: current
+notes:
+  - The entries only tell Windows which driver to start for the device; the driver itself must be installed
+    (its service key and file present). Windows 7 ships E1G60 (Intel PRO/1000, QEMU's e1000) in-box.
+  - A Group Policy that restricts device installation sets C(Control\PnP\DisableCDDB) and makes Windows ignore
+    these entries; the module warns when it finds it.
+seealso:
+  - module: sanboot.windows.hive_regedit
+  - name: Windows on iSCSI, part 2 (Cyberus Technology)
+    description: How a locally installed Windows 7 was made to boot from iSCSI with one CDDB entry.
+    link: https://cyberus-technology.de/en/articles/windows-on-iscsi-part2
+  - name: "KB 314082: a storage controller change causes Stop 0x7B"
+    description: Microsoft's canonical Critical Device Database example.
+    link: https://ftp.zx.net.nz/pub/archive/ftp.microsoft.com/MISC/KB/en-us/314/082.HTM
+'''
+
+EXAMPLES = r'''
+- name: Make QEMU's e1000 NIC boot-critical in a Windows 7 SYSTEM hive
+  sanboot.windows.critical_device:
+    hive: /srv/images/win7/Windows/System32/config/SYSTEM
+    hardware_ids:
+      - PCI\VEN_8086&DEV_100E
+      - PCI\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03
+    service: E1G60
+    class: Net
+    start: boot
+    boot_flags: 1
+  delegate_to: localhost
+
+- name: Same for every control set Select names, without keeping a backup
+  sanboot.windows.critical_device:
+    hive: /srv/images/win7/Windows/System32/config/SYSTEM
+    hardware_ids: [PCI\VEN_8086&DEV_100E]
+    service: E1G60
+    class_guid: '{4D36E972-E325-11CE-BFC1-08002BE10318}'
+    control_sets: all
+    backup: false
+  delegate_to: localhost
+
+- name: Register a virtio-blk storage driver whose file was copied into the image
+  sanboot.windows.critical_device:
+    hive: /srv/images/w2k8r2/Windows/System32/config/SYSTEM
+    hardware_ids: [PCI\VEN_1AF4&DEV_1001, PCI\VEN_1AF4&DEV_1042]
+    service: viostor
+    class: SCSIAdapter
+    image_path: system32\drivers\viostor.sys
+    group: SCSI miniport
+  delegate_to: localhost
+
+- name: Remove the entries again (the E1G60 service stays)
+  sanboot.windows.critical_device:
+    hive: /srv/images/win7/Windows/System32/config/SYSTEM
+    hardware_ids: [PCI\VEN_8086&DEV_100E]
+    service: E1G60
+    state: absent
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+entries:
+  description: Critical Device Database keys written (or removed), hive-relative.
+  returned: always
+  type: list
+  elements: str
+  sample: ['ControlSet001\Control\CriticalDeviceDatabase\pci#ven_8086&dev_100e']
+control_sets:
+  description: Control sets that were edited.
+  returned: always
+  type: list
+  elements: str
+  sample: [ControlSet001]
+changes:
+  description: One entry per registry operation (create_key, set_value, delete_value, delete_key), in order.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{op: set_value, key: 'ControlSet001\Services\E1G60', name: Start,
+            before: {name: Start, type: REG_DWORD, data: 3}, after: {name: Start, type: REG_DWORD, data: 0}}]
+reg:
+  description: The change as a C(.reg) file (regedit / C(hivexregedit --merge) syntax); empty when nothing changes.
+  returned: always
+  type: str
+backup_file:
+  description: Path of the backup of the previous hive, when one was made.
+  returned: changed and backup is true and not check mode
+  type: str
+  sample: /srv/images/win7/Windows/System32/config/SYSTEM.4242.2026-11-25@12:00:00~
+dirty:
+  description: Whether the hive header was dirty (only possible with O(allow_dirty=true)).
+  returned: always
+  type: bool
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sanboot.windows.plugins.module_utils import cddb, offline
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
+
+
+def main():
+    argument_spec = dict(
+        hardware_ids=dict(type='list', elements='str', required=True),
+        service=dict(type='str'),
+        class_guid=dict(type='str'),
+        start=dict(type='raw'),
+        type=dict(type='raw'),
+        error_control=dict(type='raw'),
+        group=dict(type='str'),
+        image_path=dict(type='str'),
+        boot_flags=dict(type='int'),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        control_sets=dict(type='str', choices=['current', 'all'], default='current'),
+    )
+    argument_spec['class'] = dict(type='str')
+    argument_spec.update(offline.HIVE_ARGS)
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=[('class_guid', 'class')],
+        required_if=[('state', 'present', ('service',)), ('state', 'present', ('class_guid', 'class'), True)],
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        guid = None
+        values = []
+        if p['state'] == 'present':
+            guid = cddb.class_guid(p['class_guid'], p['class'])
+            values = cddb.service_values(start=p['start'], type_=p['type'], error_control=p['error_control'],
+                                         group=p['group'], image_path=p['image_path'], boot_flags=p['boot_flags'])
+
+        def plan(hive, planner):
+            return cddb.plan_critical_device(hive, planner, p['hardware_ids'], service=p['service'], guid=guid,
+                                             values=values, state=p['state'], control_sets=p['control_sets'])
+
+        result = offline.run(p['hive'], plan, check_mode=module.check_mode, backup=p['backup'],
+                             allow_dirty=p['allow_dirty'])
+    except RegistryError as exc:
+        module.fail_json(msg=str(exc))
+    for warning in result.pop('warnings', []):
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
