@@ -26,6 +26,12 @@ try:
     import hivex
     HAS_HIVEX = True
     HIVEX_IMPORT_ERROR = None
+
+    class _Hivex(hivex.Hivex):
+        # The bindings' destructor assumes the open succeeded; avoid "Exception ignored" noise when it failed.
+        def __del__(self):
+            if '_o' in self.__dict__:
+                hivex.Hivex.__del__(self)
 except ImportError as exc:  # pragma: no cover - depends on the host
     HAS_HIVEX = False
     HIVEX_IMPORT_ERROR = str(exc)
@@ -106,7 +112,7 @@ class Hive(object):
         self.path = path
         self.header = check_openable(path, allow_dirty=allow_dirty)
         try:
-            self.h = hivex.Hivex(path, write=write)
+            self.h = _Hivex(path, write=write)
             self._root = self.h.root()
         except (RuntimeError, OSError) as exc:
             raise HiveError('%s is not a readable registry hive: libhivex refused it (%s). The file may be '

@@ -91,10 +91,11 @@ def plan_regedit(path, name=None, data=None, type_name='string', state='present'
         key = hive.resolve(rel)
         if not key:
             raise RegistryError('path %r names the root of the hive; give a key inside it' % path)
-        out = {'_hive_name': hive_name, 'key': '\\'.join(key), 'data_changed': False, 'data_type_changed': False}
+        out = {'_hive_name': hive_name, 'data_changed': False, 'data_type_changed': False}
         if state == 'present':
             if name is None and data is None:
                 planner.ensure_key(key)
+                out['key'] = '\\'.join(planner.real_path(key))
                 return out
             value = value_from_user(name or '', type_name, data)
             current = planner.get_value(key, value.name) if planner.key_exists(key) else None
@@ -108,6 +109,7 @@ def plan_regedit(path, name=None, data=None, type_name='string', state='present'
                 planner.ensure_key_absent(key)
             else:
                 planner.ensure_value_absent(key, '')
+        out['key'] = '\\'.join(planner.real_path(key))
         return out
 
     return plan_fn

@@ -287,8 +287,13 @@ def join_path(parts):
 
 
 def fold(name):
-    """Windows compares key and value names case-insensitively (upcase table); upper() is that for our inputs."""
-    return name.upper()
+    """Key for case-insensitive name comparison, as Windows does it: one upcase mapping per character.
+
+    str.upper() alone is wrong for a few characters ('ß'.upper() == 'SS'); Windows never changes a length.
+    """
+    if name.isascii():
+        return name.upper()
+    return ''.join(c.upper() if len(c.upper()) == 1 else c for c in name)
 
 
 def path_id(parts):
