@@ -193,7 +193,7 @@ class Hive(object):
 
     def subkeys(self, path):
         node = self.node(path)
-        return [] if node is None else [name for name, _ in self._child_map(node).values()]
+        return [] if node is None else [entry[0] for entry in self._child_map(node).values()]
 
     def dword(self, path, name):
         value = self.get_value(path, name)

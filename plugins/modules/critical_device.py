@@ -25,7 +25,7 @@ description:
   - The control set is found through C(Select\Current) (C(Default) when C(Current) is 0); there is no
     C(CurrentControlSet) key in a hive file.
 author:
-  - sanboot.windows contributors
+  - sanboot.windows contributors (@sanboot)
 extends_documentation_fragment:
   - sanboot.windows.hive
 options:

@@ -21,7 +21,7 @@ description:
   - Setting a value leaves the key's other values alone. Key and value names are case-insensitive, as in
     Windows; existing names keep their spelling.
 author:
-  - sanboot.windows contributors
+  - sanboot.windows contributors (@sanboot)
 extends_documentation_fragment:
   - sanboot.windows.hive
 options:

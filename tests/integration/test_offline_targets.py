@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, unpacked_hive
+from ansible_collections.sanboot.windows.tests.helpers import ROOT, unpacked_hive
 
 TARGETS = ['critical_device', 'hive_regedit']
 HIVES = ['win7-sp1-x86.SYSTEM', 'win81-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE']
@@ -20,7 +20,7 @@ def run_playbook(playbook, extra_vars, tmp_path, check=False):
                ANSIBLE_STDOUT_CALLBACK='default', ANSIBLE_RETRY_FILES_ENABLED='0')
     cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
            '-e', 'ansible_python_interpreter=' + sys.executable, '-e', json.dumps(extra_vars), playbook]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=str(tmp_path))
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=str(tmp_path), check=False)
 
 
 @pytest.mark.parametrize('target', TARGETS)

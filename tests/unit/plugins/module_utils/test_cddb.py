@@ -12,7 +12,7 @@ from ansible_collections.sanboot.windows.plugins.module_utils.registry import Re
 
 pytest.importorskip('hivex')
 
-from conftest import unpacked_hive  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.sanboot.windows.tests.helpers import unpacked_hive  # noqa: E402
 
 WIN7 = 'win7-sp1-x86.SYSTEM'
 NET = '{4D36E972-E325-11CE-BFC1-08002BE10318}'

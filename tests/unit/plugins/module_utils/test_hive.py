@@ -20,7 +20,7 @@ from ansible_collections.sanboot.windows.plugins.module_utils.registry import Va
 
 pytest.importorskip('hivex')
 
-from conftest import COLLECTIONS, dump_hive, unpacked_hive  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.sanboot.windows.tests.helpers import COLLECTIONS, dump_hive, unpacked_hive  # noqa: E402
 
 E1000 = ['PCI\\VEN_8086&DEV_100E', 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03']
 NET = cddb.class_guid(class_name='Net')
@@ -31,7 +31,9 @@ def sha(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def cddb_plan(ids=E1000, **kw):
+def cddb_plan(ids=None, **kw):
+    ids = ids or E1000
+
     def plan(hive, planner):
         return cddb.plan_critical_device(hive, planner, ids, service='E1G60', guid=NET, **kw)
     return plan
@@ -68,7 +70,7 @@ def _bad_checksum(hive_copy):
     (lambda hc, tp: hc('minimal.hive'), 'is not a SYSTEM hive: it has no Select key'),
     (lambda hc, tp: hc('phony-win10.SOFTWARE'), 'is not a SYSTEM hive'),
     (lambda hc, tp: _truncated(hc), 'truncated or corrupt|damaged'),
-    (lambda hc, tp: _garbage(hc, tp), 'no "regf" signature'),
+    (_garbage, 'no "regf" signature'),
     (lambda hc, tp: _bad_checksum(hc), 'checksum is wrong'),
 ])
 def test_bad_hives_fail_clearly_and_stay_identical(hive_copy, tmp_path, make, message):
@@ -242,7 +244,7 @@ def test_killed_at_any_moment_leaves_old_or_new_hive(hive_copy, tmp_path):
     assert new != old
     rng = random.Random(7)
     outcomes = {'old': 0, 'new': 0}
-    for _ in range(12):
+    for dummy in range(12):
         path = hive_copy('win7-sp1-x86.SYSTEM')
         proc = subprocess.Popen([sys.executable, str(script), path])
         time.sleep(rng.uniform(0.05, full * 1.1))

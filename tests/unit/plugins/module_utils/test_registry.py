@@ -37,7 +37,7 @@ class DictReader(object):
 
     def subkeys(self, path):
         pid = tuple(p.upper() for p in path)
-        return [real[-1] for k, (real, _) in self.keys.items() if len(k) == len(pid) + 1 and k[:len(pid)] == pid]
+        return [entry[0][-1] for k, entry in self.keys.items() if len(k) == len(pid) + 1 and k[:len(pid)] == pid]
 
 
 def test_value_encodings():
