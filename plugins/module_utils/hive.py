@@ -18,6 +18,7 @@ import shutil
 import struct
 import tempfile
 
+from ansible_collections.sanboot.windows.plugins.module_utils import regf
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
     REG_DWORD, RegistryError, Value, fold, join_path, path_id, split_path,
 )
@@ -121,6 +122,7 @@ class Hive(object):
         self._nodes = {(): self._root}      # path_id -> node handle
         self._children = {}                 # node -> {fold(name): (name, node)}
         self._values = {}                   # node -> {fold(name): Value}
+        self._new_keys = []                 # regf.NewKey, written at commit (see apply)
 
     # reading ---------------------------------------------------------------------------------------
     def _child_map(self, node):
@@ -240,10 +242,39 @@ class Hive(object):
 
     # writing ---------------------------------------------------------------------------------------
     def apply(self, plan):
+        """Apply a plan. New keys (and their values) are written at commit() by regf.append_keys, which is
+        linear where libhivex is quadratic in the number of siblings; everything else goes through libhivex.
+        After apply() the handle only serves commit(): new keys are not visible through it."""
         if not self.writable:
             raise HiveError('hive %s was opened read-only' % self.path)
-        h = self.h
+        rest = self._split_new_keys(plan)
+        self._apply_hivex(rest)
+
+    def _split_new_keys(self, plan):
+        new, rest = {}, []
         for op in plan:
+            pid = path_id(op.path)
+            if op.kind == 'create_key':
+                parent = new.get(pid[:-1]) or self.node(op.path[:-1])
+                new[pid] = regf.NewKey(parent, op.path[-1], [])
+            elif op.kind == 'set_value' and pid in new:
+                values = new[pid].values
+                values[:] = [v for v in values if fold(v.name) != fold(op.value.name)] + [op.value]
+            elif new and (op.kind == 'delete_key' or any(pid[:len(k)] == k for k in new)):
+                # An edit that undoes part of a creation earlier in the same plan: keep strict plan order.
+                self._new_keys = []
+                return list(plan)
+            else:
+                rest.append(op)
+        keys = list(new.values())
+        if not all(regf.appendable(k.values) for k in keys):
+            return list(plan)
+        self._new_keys = keys
+        return rest
+
+    def _apply_hivex(self, ops):
+        h = self.h
+        for op in ops:
             try:
                 if op.kind == 'create_key':
                     parent = self.node(op.path[:-1])
@@ -295,6 +326,8 @@ class Hive(object):
             except RuntimeError as exc:
                 raise HiveError('%s: libhivex could not write the new hive (%s); the original is unchanged'
                                 % (self.path, exc))
+            if self._new_keys:
+                regf.append_keys_to_file(tmp, self._new_keys)
             st = os.stat(self.path)
             os.chmod(tmp, st.st_mode & 0o7777)
             if hasattr(os, 'chown'):
