@@ -994,7 +994,7 @@ class Service(object):
 
     @property
     def event_log_addreg(self):
-        """RegEntry list of the event-log install section (HKR = Services\EventLog\<type>\<name>)."""
+        """RegEntry list of the event-log install section (HKR = Services\\EventLog\\<type>\\<name>)."""
         if self._event_log_addreg is None:
             entries = []
             for ctx, name in self.event_log_refs:
