@@ -492,6 +492,33 @@ class Planner(object):
             return None
         return self.reader.get_value(path, name)
 
+    def values(self, path):
+        path = split_path(path)
+        pid = path_id(path)
+        if not self.key_exists(path):
+            return []
+        merged = {} if pid in self._created else dict((fold(v.name), v) for v in self.reader.values(path))
+        for (kp, vn), v in self._values.items():
+            if kp == pid:
+                if v is None:
+                    merged.pop(vn, None)
+                else:
+                    merged[vn] = v
+        return list(merged.values())
+
+    def subkeys(self, path):
+        path = split_path(path)
+        pid = path_id(path)
+        if not self.key_exists(path):
+            return []
+        names = [] if pid in self._created else [n for n in self.reader.subkeys(path)
+                                                 if not self._is_deleted(pid + (fold(n),))]
+        folded = set(fold(n) for n in names)
+        for cpid, created in self._created.items():
+            if len(cpid) == len(pid) + 1 and cpid[:len(pid)] == pid and cpid[-1] not in folded:
+                names.append(created[-1])
+        return names
+
     def real_path(self, path):
         pid = path_id(path)
         if pid in self._created:
@@ -569,24 +596,6 @@ class Planner(object):
         stack = [tuple(path)]
         while stack:
             here = stack.pop()
-            pid = path_id(here)
-            if pid in self._created:
-                base = []
-                children = []
-            else:
-                base = self.reader.values(here)
-                children = [tuple(here) + (c,) for c in self.reader.subkeys(here)]
-            merged = dict((fold(v.name), v) for v in base)
-            for (kp, vn), v in self._values.items():
-                if kp == pid:
-                    if v is None:
-                        merged.pop(vn, None)
-                    else:
-                        merged[vn] = v
-            out.append((here, list(merged.values())))
-            for created_pid, created in self._created.items():
-                if len(created_pid) == len(pid) + 1 and created_pid[:len(pid)] == pid and \
-                        all(path_id(c) != created_pid for c in children):
-                    children.append(created)
-            stack.extend(c for c in reversed(children) if not self._is_deleted(path_id(c)))
+            out.append((here, self.values(here)))
+            stack.extend(reversed([here + (child,) for child in self.subkeys(here)]))
         return out
