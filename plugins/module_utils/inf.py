@@ -885,9 +885,14 @@ class RegEntry(object):
 
 
 def _hex_bytes(fields):
+    """Bytes of binary AddReg data: hex fields (``0x`` allowed); an empty inner field is 0 (Wine's strtoul), trailing
+    empty fields are absent."""
+    fields = list(fields)
+    while fields and not fields[-1].strip():
+        fields.pop()
     out = bytearray()
     for field in fields:
-        text = field.strip()
+        text = field.strip() or '0'
         if text[:2] in ('0x', '0X'):
             text = text[2:]
         if not text or len(text) > 8 or not all(c in '0123456789abcdefABCDEF' for c in text):
