@@ -319,6 +319,43 @@ def find_driver(reader, control_set, os_info, nic, package_driver=None):
     return None
 
 
+def package_target(os_info):
+    """The INF reader's target for this installation (lowest version of the family when it is not known)."""
+    from ansible_collections.sanboot.windows.plugins.module_utils import inf
+    version = os_info.version or ((6, 2) if os_info.family == 'ddb' else (6, 1))
+    return inf.Target(version[0], version[1], os_info.build, os_info.product_type, os_info.arch or 'amd64',
+                      os_info.name)
+
+
+def driver_from_package(packages, os_info, nic, lenient=False, templates=None):
+    """The driver Windows would install for ``nic`` from the given INF files / folders (a Driver)."""
+    from ansible_collections.sanboot.windows.plugins.module_utils import inf
+    target = package_target(os_info)
+    found, errors = inf.read_package(packages, target, lenient, templates)
+    warnings = []
+    try:
+        chosen = inf.select_boot_driver(found, target, [nic.most_specific], errors)
+    except inf.InfError:
+        # Given only vendor and device, accept the most specific ID of the package that extends them.
+        longer = [i for d in found if d.valid for e in d.devices for i in e.ids
+                  if fold(i).startswith(fold(nic.generic) + '&')]
+        if nic.subsys or not longer:
+            raise
+        chosen = inf.select_boot_driver(found, target, [longer[0]], errors)
+        warnings.append('%s matched %s of %s by vendor and device only; give the NIC\'s full hardware ID to be sure'
+                        % (nic, longer[0], chosen['inf_name']))
+    ver = chosen.get('driver_ver') or {}
+    guid = chosen.get('class_guid') or NET_CLASS
+    driver = Driver(chosen['service'], 'driver package %s' % chosen['inf_path'],
+                    class_guid='{%s}' % guid.strip('{}').upper(),
+                    values=[v for sub, v in chosen['service_values'] if not sub],
+                    subkey_values=[(sub, v) for sub, v in chosen['service_values'] if sub],
+                    inf=chosen['inf_name'], section=chosen.get('install_section'),
+                    driver_ver=(ver.get('date'), ver.get('version')), ids=chosen['hardware_ids'],
+                    files=chosen['files'], provider=chosen.get('provider'))
+    return driver, warnings + list(chosen.get('warnings') or [])
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Helpers over the reader
 
@@ -499,13 +536,21 @@ def plan_iscsi_boot(system, planner, os_info, nics, drivers, options):
                  'driver_source': driver.source}
         for cs in sets:
             svc_key = _services(cs) + (driver.service,)
-            if driver.values or not planner.key_exists(svc_key):
+            if not planner.key_exists(svc_key):
                 if not driver.values:
                     raise BootError('service %s for %s does not exist in %s: the NIC driver is not installed. Give '
                                     'its driver package in drivers:' % (driver.service, nic, cs))
-                cddb.plan_service(planner, cs, driver.service, driver.values)
+                # Install the service as the package would, already boot-start and network-boot flagged (so a
+                # second run finds nothing to change).
+                flags = [v for v in driver.values if v.name.lower() == 'bootflags']
+                boot_flags = (flags[0].decoded() if flags and isinstance(flags[0].decoded(), int) else 0)
+                values = [v for v in driver.values if v.name.lower() not in ('start', 'bootflags')]
+                values += [Value.dword('Start', 0), Value.dword('BootFlags', boot_flags | CM_SERVICE_NETWORK_BOOT_LOAD)]
+                cddb.plan_service(planner, cs, driver.service, values)
                 for sub, value in driver.subkey_values:
                     planner.ensure_value(svc_key + tuple(sub), value)
+                entry['service_created'] = True
+                entry['files'] = driver.files
             if os_info.family == 'cddb':
                 for device_id in [nic.generic, nic.most_specific]:
                     path = (cs,) + cddb.CDDB + (cddb.cddb_key_name(device_id),)

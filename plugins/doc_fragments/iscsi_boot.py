@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright: sanboot.windows contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # Options shared by iscsi_boot and iscsi_boot_info (offline and image front-ends).
+    DOCUMENTATION = r'''
+options:
+  software_hive:
+    description:
+      - The installation's SOFTWARE hive (C(Windows\System32\config\SOFTWARE)), read only, to learn the exact Windows
+        version and build (C(CurrentMajorVersionNumber) or C(CurrentVersion), C(CurrentBuildNumber); build 22000 and
+        later is Windows 11).
+      - Without it the SYSTEM hive alone decides between the two methods, as virt-v2v does - a C(DriverDatabase) key
+        at its root means Windows 8 / Server 2012 or later - and driver packages are matched against the lowest
+        version of that family (6.1 or 6.2).
+    type: path
+  nics:
+    description:
+      - The boot network adapters, as the target hardware presents them. Each entry is a PCI ID as Windows writes it
+        (C(PCI\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03), most specific is best), as C(lspci -n) prints it
+        (C(8086:100e)), or a dictionary with C(id), optionally C(service) (the in-box driver service that drives it,
+        for example C(E1G60) for QEMU's e1000 on Windows 7) and C(location) (C(PCIROOT(0)#PCI(0300))).
+      - M(sanboot.windows.iscsi_boot_info) lists the adapters an installation has seen, and the boot server's
+        discovery mode reports the IDs of new machines.
+    type: list
+    elements: raw
+  drivers:
+    description:
+      - Driver packages (INF files or folders such as an extracted virtio-win ISO) to take the NIC driver from when
+        the installation does not have it. The driver Windows would choose for the NIC is used.
+    type: list
+    elements: path
+    default: []
+  lenient:
+    description:
+      - Also accept undecorated Models sections on 64-bit Windows, as old tools do (Windows itself does not).
+    type: bool
+    default: false
+  templates:
+    description:
+      - Substitutions for driver source templates (C($ARCH$), C(INX_*) tokens) met in O(drivers). An empty dictionary
+        substitutes C($ARCH$) with the installation's architecture; without this option templates are refused.
+    type: dict
+'''

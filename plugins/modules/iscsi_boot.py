@@ -1,0 +1,197 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: sanboot.windows contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: iscsi_boot
+short_description: Make an offline Windows installation (XP to Server 2025) boot from iSCSI
+version_added: 0.1.0
+description:
+  - Edits the SYSTEM hive of a Windows that was installed on a local disk so that it boots from an iSCSI disk
+    through iPXE (C(sanhook)/C(sanboot) with an iBFT), instead of stopping with 0x7B INACCESSIBLE_BOOT_DEVICE.
+  - For each boot NIC in O(nics) it finds the driver (O(nics) C(service), a package in O(drivers), the installation's
+    C(DriverDatabase) or adapters it has seen) and registers the NIC as a boot device - Critical Device Database
+    entries on Windows XP to 7 / Server 2008 R2, C(DriverDatabase) records on Windows 8 / Server 2012 and later when
+    the device is not already known - and creates the driver's service when only the package has it.
+  - The network path starts at boot - the NIC services and everything in their C(DependOnService) closure, C(NDIS),
+    C(Tcpip), C(iScsiPrt) and C(PSched) get C(Start=0) and lose any C(StartOverride); the NIC service gets the
+    network-boot C(BootFlags) bit; C(BootDriverFlags) gets it in C(Control) and in the current C(HardwareConfig);
+    C(Tcpip) C(DisableDhcpMediaSense=1); C(DisablePagingExecutive=1).
+  - Known traps are handled - the WFP lightweight filter (O(wfp_filter_optional)), device installation restriction
+    policies that disable the Critical Device Database (O(reset_device_policy)), NIC power management
+    (O(nic_power_management)), automatic reboot that hides a 0x7B (O(auto_reboot)).
+  - Everything the module changes is recorded in the hive (key C(sanboot.windows) at its root) with the original
+    types and bytes, so O(state=absent) puts back exactly what was there, in a later run, on another machine.
+  - Each change, its reason and its source are listed in the collection's C(docs/how-it-works.md).
+author:
+  - sanboot.windows contributors (@sanboot)
+extends_documentation_fragment:
+  - sanboot.windows.hive
+  - sanboot.windows.iscsi_boot
+options:
+  state:
+    description:
+      - C(present) makes the installation iSCSI-bootable; C(absent) restores every value and key the module changed.
+    type: str
+    choices: [present, absent]
+    default: present
+  wfp_filter_optional:
+    description:
+      - Set the WFP lightweight filter's C(FilterRunType) to 2 (optional), Microsoft's documented offline fix for
+        installations made on a local disk, where the filter is bound to every NIC and stops an iSCSI boot with 0x7B
+        (KB 2507616, KB 976042). After the first boot the filter can be unbound from the boot NIC and this undone.
+    type: bool
+    default: true
+  boot_driver_flags:
+    description:
+      - OR the network-boot bit (0x1) into C(Control\BootDriverFlags) and into C(HardwareConfig\<current>\BootDriverFlags)
+        (Windows 8+). Not required when iPXE publishes an iBFT; a belt-and-braces setting whose location on Windows 8+
+        is not documented by Microsoft, so both places are set.
+    type: bool
+    default: true
+  auto_reboot:
+    description:
+      - Set C(CrashControl\AutoReboot) - C(false) keeps a stop error on screen instead of rebooting (useful on a first
+        boot over iSCSI). Unset leaves it alone.
+    type: bool
+  nic_power_management:
+    description:
+      - C(false) stops Windows from powering the boot NIC off to save power (C(PnPCapabilities=24), KB 2740020), for
+        adapters this installation has already set up. C(true) leaves the setting alone.
+    type: bool
+    default: false
+  control_sets:
+    description:
+      - C(current) edits the control set Windows boots with; C(all) every control set that C(Select) names.
+    type: str
+    choices: [current, all]
+    default: current
+  reset_device_policy:
+    description:
+      - Reset C(Control\PnP\DisableCDDB) and C(DontStartRawDevices) (set by device installation restriction Group
+        Policies, KB 2773300) to 0, with a warning. C(false) only warns.
+    type: bool
+    default: true
+notes:
+  - Files of a driver taken from O(drivers) are not copied by this module (it edits a hive file); the result lists
+    them. The image modules copy them into the image.
+  - The doctor's verdict on the result is returned as RV(ready) and RV(findings).
+seealso:
+  - module: sanboot.windows.iscsi_boot_info
+  - module: sanboot.windows.critical_device
+  - name: docs/how-it-works.md
+    description: Every registry change, its reason and its source.
+    link: https://example.invalid/sanboot/windows/docs/how-it-works.md
+'''
+
+EXAMPLES = r'''
+- name: Make a Windows 7 image boot from iSCSI on QEMU's e1000 (in-box E1G60 driver)
+  sanboot.windows.iscsi_boot:
+    hive: /srv/win7/Windows/System32/config/SYSTEM
+    software_hive: /srv/win7/Windows/System32/config/SOFTWARE
+    nics:
+      - id: PCI\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03
+        service: E1G60
+    auto_reboot: false
+  delegate_to: localhost
+
+- name: Server 2022 on virtio-net, with the driver from an extracted virtio-win ISO
+  sanboot.windows.iscsi_boot:
+    hive: /srv/w2k22/Windows/System32/config/SYSTEM
+    software_hive: /srv/w2k22/Windows/System32/config/SOFTWARE
+    nics: [PCI\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00]
+    drivers: [/srv/virtio-win/NetKVM/2k22/amd64]
+  delegate_to: localhost
+
+- name: Undo everything
+  sanboot.windows.iscsi_boot:
+    hive: /srv/win7/Windows/System32/config/SYSTEM
+    state: absent
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+os:
+  description: The Windows version found and how (SOFTWARE hive or SYSTEM hive alone).
+  returned: always
+  type: dict
+  sample: {name: Windows 7 Professional, version: '6.1', build: 7601, arch: x86, family: CriticalDeviceDatabase}
+nics:
+  description: Per boot NIC, its IDs, the driver service and where it came from, and the DriverDatabase record.
+  returned: state is present
+  type: list
+  elements: dict
+boot_start_services:
+  description: Services set to start at boot.
+  returned: state is present
+  type: list
+  elements: str
+ready:
+  description: The doctor's verdict on the hive as it is after this task (or would be, in check mode).
+  returned: state is present
+  type: bool
+findings:
+  description: The doctor's findings on the result (see M(sanboot.windows.iscsi_boot_info)).
+  returned: state is present
+  type: list
+  elements: dict
+restored:
+  description: Number of keys and values put back.
+  returned: state is absent
+  type: int
+changes:
+  description: One entry per registry operation (create_key, set_value, delete_value, delete_key), in order.
+  returned: always
+  type: list
+  elements: dict
+reg:
+  description: The change as a C(.reg) file.
+  returned: always
+  type: str
+backup_file:
+  description: Path of the backup of the previous hive, when one was made.
+  returned: changed and backup is true and not check mode
+  type: str
+control_sets:
+  description: Control sets that were edited.
+  returned: state is present
+  type: list
+  elements: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, offline
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
+
+
+def main():
+    argument_spec = dict(
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        wfp_filter_optional=dict(type='bool', default=True),
+        boot_driver_flags=dict(type='bool', default=True),
+        auto_reboot=dict(type='bool'),
+        nic_power_management=dict(type='bool', default=False),
+        reset_device_policy=dict(type='bool', default=True),
+        control_sets=dict(type='str', choices=['current', 'all'], default='current'),
+    )
+    argument_spec.update(offline.HIVE_ARGS)
+    argument_spec.update(bootjob.OPTION_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_if=[('state', 'present', ('nics',))])
+    try:
+        result = bootjob.run_iscsi_boot(module.params, module.check_mode)
+    except RegistryError as exc:
+        module.fail_json(msg=str(exc))
+    for warning in result.pop('warnings', []):
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

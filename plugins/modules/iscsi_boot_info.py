@@ -1,0 +1,138 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: sanboot.windows contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: iscsi_boot_info
+short_description: Tell whether an offline Windows installation will boot from iSCSI, and what is missing
+version_added: 0.1.0
+description:
+  - Reads the SYSTEM hive (and optionally the SOFTWARE hive) of a Windows installation and reports the Windows
+    version, the control sets, the network adapters the installation has seen (hardware and compatible IDs, driver
+    service, PCI location path, whether the driver starts at boot), and a list of findings, each with its severity,
+    its evidence (key and value) and the fix.
+  - Given boot NICs in O(nics), RV(ready) says whether Windows will bring them up during boot - no finding of
+    severity C(error).
+  - Never writes anything. Dirty hives are read (a finding says so).
+author:
+  - sanboot.windows contributors (@sanboot)
+extends_documentation_fragment:
+  - sanboot.windows.iscsi_boot
+options:
+  hive:
+    description:
+      - Path of the installation's SYSTEM hive file.
+    type: path
+    required: true
+attributes:
+  check_mode:
+    support: full
+    description: The module never changes anything.
+  diff_mode:
+    support: none
+    description: Nothing to show.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs where the hive file is, usually on the controller (delegated to localhost).
+requirements:
+  - libhivex Python bindings from the distribution (C(python3-hivex)).
+seealso:
+  - module: sanboot.windows.iscsi_boot
+'''
+
+EXAMPLES = r'''
+- name: Will this Windows 7 image boot from iSCSI on QEMU's e1000?
+  sanboot.windows.iscsi_boot_info:
+    hive: /srv/win7/Windows/System32/config/SYSTEM
+    software_hive: /srv/win7/Windows/System32/config/SOFTWARE
+    nics:
+      - id: PCI\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03
+        service: E1G60
+  delegate_to: localhost
+  register: doctor
+
+- name: Show what is missing
+  ansible.builtin.debug:
+    msg: "{{ doctor.findings | selectattr('severity', 'equalto', 'error') | map(attribute='message') | list }}"
+  when: not doctor.ready
+
+- name: List the adapters the installation knows (to feed iscsi_boot's nics)
+  sanboot.windows.iscsi_boot_info:
+    hive: /srv/w2k22/Windows/System32/config/SYSTEM
+  delegate_to: localhost
+  register: info
+'''
+
+RETURN = r'''
+os:
+  description: Windows version, build, architecture, product type, which boot-device database it uses, and how that was found.
+  returned: always
+  type: dict
+  sample: {name: Windows 10 Pro, version: '10.0', build: 19045, arch: amd64, family: DriverDatabase}
+control_sets:
+  description: C(Select) values, the current control set and all control sets C(Select) names.
+  returned: always
+  type: dict
+adapters:
+  description: Network adapters the installation has seen (C(Enum\PCI) instances of class Net).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{instance: 'PCI\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02\3&267a616a&2&18', service: E1G60,
+            hardware_ids: ['PCI\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02'], location_path: 'PCIROOT(0)#PCI(0300)',
+            starts_at_boot: false}]
+nics:
+  description: The boot NICs asked about, with the driver found for each (or null).
+  returned: always
+  type: list
+  elements: dict
+findings:
+  description:
+    - Each with C(id), C(severity) (error, warning, info), C(message), C(fix) and C(evidence) (key, value, type, data).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{id: wfp-filter-bound, severity: error, message: the WFP lightweight filter is mandatory ...,
+            fix: run sanboot.windows.iscsi_boot ..., evidence: [{key: 'ControlSet001\Control\Network\...\Ndi',
+            value: FilterRunType, type: REG_DWORD, data: 1}]}]
+ready:
+  description: True when no finding is an error for the given O(nics); null when no NIC was given.
+  returned: always
+  type: bool
+converted:
+  description: Whether M(sanboot.windows.iscsi_boot) has recorded changes in this hive.
+  returned: always
+  type: bool
+dirty:
+  description: Whether the hive header says it was not cleanly written.
+  returned: always
+  type: bool
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sanboot.windows.plugins.module_utils import bootjob
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
+
+
+def main():
+    argument_spec = dict(hive=dict(type='path', required=True))
+    argument_spec.update(bootjob.OPTION_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    try:
+        result = bootjob.run_iscsi_boot_info(module.params)
+    except RegistryError as exc:
+        module.fail_json(msg=str(exc))
+    for warning in result.pop('warnings', []):
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
