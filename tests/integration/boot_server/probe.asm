@@ -13,9 +13,10 @@
 ;   0x01 ->  3  INT 13h read failed
 ;   0x12 -> 37  no valid iBFT found
 ;
-; The same image also works as a PXE NBP (iPXE `kernel probe.bin` + `boot`, the stand-in for wimboot in the
-; install-mode test): iPXE loads the whole file at 0000:7C00 and jumps to it; DL is then not a BIOS disk, so
-; the probe falls back to drive 0x80, the drive `sanhook` registered.
+; Assembled with -DNBP the same code is a PXE NBP (iPXE `kernel probe-nbp.bin` + `boot`, the stand-in for
+; wimboot in the install-mode test): iPXE loads the whole file at 0000:7C00 and jumps to it; DL is then not a
+; BIOS disk, so the probe falls back to drive 0x80, the drive `sanhook` registered. The NBP build has no boot
+; signature, which iPXE would otherwise take for an old-style Linux zImage.
 
         bits 16
         cpu 386
@@ -127,7 +128,11 @@ dap:    db 0x10, 0
         dq 1                            ; first LBA
 
         times 510 - ($ - $$) db 0
+%ifdef NBP
+        dw 0                    ; iPXE would take a file with a boot signature for an old Linux zImage
+%else
         dw 0xAA55
+%endif
 
 ; --- LBA 1: marker placeholder -------------------------------------------------------------------------
         times 512 db 0
