@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from ansible_collections.sanboot.windows.tests.helpers import ROOT, unpacked_hive
+from ansible_collections.sanboot.windows.tests.helpers import FIXTURES, ROOT, unpacked_hive
 
-TARGETS = ['critical_device', 'hive_regedit']
-HIVES = ['win7-sp1-x86.SYSTEM', 'win81-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE']
+TARGETS = ['critical_device', 'hive_regedit', 'iscsi_boot']
+HIVES = ['win7-sp1-x86.SYSTEM', 'win81-x64-dirty.SYSTEM', 'win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE']
 
 
 def run_playbook(playbook, extra_vars, tmp_path, check=False):
@@ -32,6 +32,7 @@ def test_target(target, tmp_path):
     out = tmp_path / 'out'
     out.mkdir()
     proc = run_playbook(str(playbook), {'output_dir': str(out),
-                                        'fixture_hives': os.path.dirname(unpacked_hive(HIVES[0]))}, tmp_path)
+                                        'fixture_hives': os.path.dirname(unpacked_hive(HIVES[0])),
+                                        'fixture_infs': os.path.join(FIXTURES, 'inf')}, tmp_path)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     assert 'failed=0' in proc.stdout
