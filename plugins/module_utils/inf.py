@@ -499,14 +499,17 @@ def _restore(text, quotes):
     return ''.join(out)
 
 
-def _hide_quotes(body):
-    """(body with each quoted part replaced by a placeholder, [quoted texts with "" made "])."""
+def _hide_quotes(body, first=0):
+    """(body with each quoted part replaced by a placeholder numbered from ``first``, [quoted texts, "" made "])."""
     parts = _QUOTE_SPLIT_RE.split(body)
     quotes = parts[1::2]
     if '""' in body:
         quotes = [q.replace('""', '"') if '""' in q else q for q in quotes]
     count = len(quotes)
-    parts[1::2] = _PLACEHOLDERS[:count] if count <= len(_PLACEHOLDERS) else [_placeholder(n) for n in range(count)]
+    if first == 0 and count <= len(_PLACEHOLDERS):
+        parts[1::2] = _PLACEHOLDERS[:count]
+    else:
+        parts[1::2] = [_placeholder(first + n) for n in range(count)]
     return ''.join(parts), quotes
 
 
@@ -581,8 +584,7 @@ def _tokenize_exact(text, name, warnings):
     a value and not a section header."""
     sections = {}
     current = None
-    body, quotes = _hide_quotes(text) if '"' in text else (text, None)
-    lines = body.split('\n')
+    lines = text.split('\n')
     count = len(lines)
     i = 0
     while i < count:
@@ -592,8 +594,6 @@ def _tokenize_exact(text, name, warnings):
             continue
         lineno = i
         if s[0] == '[':
-            if quotes is not None and '\x00' in s:
-                s = _restore(s, quotes)
             end = s.find(']')
             if end < 0:
                 raise InfError('%s line %d: section name has no closing "]"' % (name, lineno))
@@ -605,6 +605,9 @@ def _tokenize_exact(text, name, warnings):
                 current = sections[sname.lower()] = Section(sname)
                 current._lines = []
             continue
+        quotes = []
+        if '"' in s:
+            s, quotes = _hide_quotes(s)
         semi = s.find(';')
         if semi >= 0:
             s = s[:semi]
@@ -615,6 +618,9 @@ def _tokenize_exact(text, name, warnings):
                 break
             nxt = lines[i].lstrip()
             i += 1
+            if '"' in nxt:
+                nxt, more = _hide_quotes(nxt, len(quotes))
+                quotes = quotes + more
             semi = nxt.find(';')
             if semi >= 0:
                 nxt = nxt[:semi]
@@ -624,7 +630,7 @@ def _tokenize_exact(text, name, warnings):
         if current is None:
             _warn(warnings, '%s: text before the first section header ignored (line %d)' % (name, lineno))
             continue
-        current._lines.append(_entry(s, lineno, quotes))
+        current._lines.append(_entry(s, lineno, quotes or None))
     return sections
 
 
@@ -1085,9 +1091,22 @@ class Install(object):
                 'services': [s.name for s in self.services], 'service': self.assoc_service,
                 'feature_score': self.feature_score, 'driver_ver': self.driver_ver,
                 'files': [f.as_dict() for f in self.files],
-                'driver_registry': [e.as_dict() for e in self.driver_addreg],
-                'hardware_registry': [e.as_dict() for e in self.hw_addreg],
+                'driver_registry': self.registry_names('driver'),
+                'hardware_registry': self.registry_names('hw'),
+                'coinstaller_registry': self.registry_names('coinstallers'),
                 'directives': dict(self.directives), 'unresolved': list(self.unresolved)}
+
+    def registry_names(self, where):
+        """Names of the AddReg/DelReg sections of a role, as keys of the driver's ``registry_sections``."""
+        return [_registry_key(ctx, name, delete, origin) for ctx, name, delete, origin in self.reg_refs[where]]
+
+
+def _registry_key(ctx, name, delete, origin):
+    section = ctx.section(name)
+    key = section.name if section is not None else name
+    if origin:
+        key = '%s:%s' % (origin, key)
+    return key + (' (DelReg)' if delete else '')
 
 
 def parse_driver_ver(fields):
@@ -1587,64 +1606,70 @@ class InfDriver(object):
         return out
 
     def _reg_line(self, ctx, fields, delete, section, lineno, origin):
-        values = [ctx.subst(f) for f in fields]
-        values = [v.strip() for v in values[:4]] + values[4:]
-        root = values[0].upper() if values else ''
-        where = self._where(section, lineno)
+        subst = ctx.subst
+        values = [subst(f) if '%' in f else f for f in fields]
+        count = len(values)
+        root = values[0].strip().upper()
         if root not in _REG_ROOTS:
-            self.warn('%s: unknown registry root %r; line ignored' % (where, values[0] if values else ''))
+            self.warn('%s: unknown registry root %r; line ignored' % (self._where(section, lineno), values[0]))
             return None
-        subkey = tuple(p for p in (values[1] if len(values) > 1 else '').split('\\') if p.strip())
-        name = values[2] if len(values) > 2 else ''
-        flags_text = values[3] if len(values) > 3 else ''
+        subkey_text = values[1].strip() if count > 1 else ''
+        subkey = tuple(p for p in subkey_text.split('\\') if p.strip()) if subkey_text else ()
+        name = values[2].strip() if count > 2 else ''
+        flags_text = values[3].strip() if count > 3 else ''
         flags = parse_int(flags_text) if flags_text else 0
         if flags is None:
-            self.warn('%s: flags %r are not a number; line ignored' % (where, flags_text))
+            self.warn('%s: flags %r are not a number; line ignored' % (self._where(section, lineno), flags_text))
             return None
         flags &= 0xFFFFFFFF
         if delete:
-            return RegEntry(root, subkey, 'delete', None, name if len(values) > 2 else None, flags, section,
-                            lineno, origin)
-        if flags & FLG_ADDREG_DELREG_BIT:
-            return None
-        if flags & (FLG_ADDREG_KEYONLY | FLG_ADDREG_KEYONLY_COMMON):
-            return RegEntry(root, subkey, 'keyonly', None, None, flags, section, lineno, origin)
-        if flags & FLG_ADDREG_DELVAL:
+            return RegEntry(root, subkey, 'delete', None, name if count > 2 else None, flags, section, lineno, origin)
+        if flags & (FLG_ADDREG_DELREG_BIT | FLG_ADDREG_KEYONLY | FLG_ADDREG_KEYONLY_COMMON | FLG_ADDREG_DELVAL):
+            if flags & FLG_ADDREG_DELREG_BIT:
+                return None
+            if flags & (FLG_ADDREG_KEYONLY | FLG_ADDREG_KEYONLY_COMMON):
+                return RegEntry(root, subkey, 'keyonly', None, None, flags, section, lineno, origin)
             return RegEntry(root, subkey, 'delete', None, name, flags, section, lineno, origin)
         data = values[4:]
         kind = flags & _ADDREG_TYPE_MASK
-        reg_type = _ADDREG_TYPES.get(kind)
         try:
-            if reg_type in (REG_SZ, REG_EXPAND_SZ) or (reg_type is None and not kind & FLG_ADDREG_BINVALUETYPE):
-                text = data[0] if data else ''
-                if reg_type is None:
-                    value = Value(name, kind >> 16, text.encode('utf-16-le') + b'\x00\x00')
-                else:
-                    value = Value.sz(name, text) if reg_type == REG_SZ else Value.expand_sz(name, text)
-            elif reg_type == REG_MULTI_SZ:
-                items = []
-                for item in data:
-                    if item == '':
-                        break
-                    items.append(item)
-                value = Value.multi_sz(name, items)
-            elif reg_type == REG_DWORD and len(data) <= 1:
-                number = parse_int(data[0]) if data and data[0].strip() else 0
-                if number is None or not -0x80000000 <= number <= 0xFFFFFFFF:
-                    self.warn('%s: DWORD %r is not a 32-bit number; line ignored' % (where, data[0]))
-                    return None
-                value = Value.dword(name, number)
+            if kind == 0:
+                value = Value.sz(name, data[0] if data else '')
             else:
-                raw = _hex_bytes(data)
-                if raw is None:
-                    self.warn('%s: binary data is not a list of hex bytes; line ignored' % where)
+                value = self._reg_value(name, kind, data, section, lineno)
+                if value is None:
                     return None
-                value = Value(name, REG_DWORD if reg_type == REG_DWORD else
-                              (reg_type if reg_type is not None else kind >> 16), raw)
         except (UnicodeError, ValueError, TypeError, OverflowError) as exc:
-            self.warn('%s: cannot build the value (%s); line ignored' % (where, exc))
+            self.warn('%s: cannot build the value (%s); line ignored' % (self._where(section, lineno), exc))
             return None
         return RegEntry(root, subkey, 'set', value, name, flags, section, lineno, origin)
+
+    def _reg_value(self, name, kind, data, section, lineno):
+        reg_type = _ADDREG_TYPES.get(kind)
+        if reg_type in (REG_SZ, REG_EXPAND_SZ) or (reg_type is None and not kind & FLG_ADDREG_BINVALUETYPE):
+            text = data[0] if data else ''
+            if reg_type is None:
+                return Value(name, kind >> 16, text.encode('utf-16-le') + b'\x00\x00')
+            return Value.sz(name, text) if reg_type == REG_SZ else Value.expand_sz(name, text)
+        if reg_type == REG_MULTI_SZ:
+            items = []
+            for item in data:
+                if item == '':
+                    break
+                items.append(item)
+            return Value.multi_sz(name, items)
+        if reg_type == REG_DWORD and len(data) <= 1:
+            number = parse_int(data[0]) if data and data[0].strip() else 0
+            if number is None or not -0x80000000 <= number <= 0xFFFFFFFF:
+                self.warn('%s: DWORD %r is not a 32-bit number; line ignored' % (self._where(section, lineno), data[0]))
+                return None
+            return Value.dword(name, number)
+        raw = _hex_bytes(data)
+        if raw is None:
+            self.warn('%s: binary data is not a list of hex bytes; line ignored' % self._where(section, lineno))
+            return None
+        return Value(name, REG_DWORD if reg_type == REG_DWORD else (reg_type if reg_type is not None else kind >> 16),
+                     raw)
 
     # AddService ---------------------------------------------------------------------------------------------
     def _add_service(self, ctx, fields, inst, origin, section, lineno):
@@ -1785,9 +1810,21 @@ class InfDriver(object):
                     out.append(svc)
         return out
 
+    def registry_sections(self):
+        """{section key: [RegEntry as dict]} of every AddReg/DelReg section the install sections name."""
+        out = {}
+        for inst in self.installs.values():
+            for where in ('driver', 'hw', 'coinstallers'):
+                for ctx, name, delete, origin in inst.reg_refs[where]:
+                    key = _registry_key(ctx, name, delete, origin)
+                    if key not in out:
+                        out[key] = [e.as_dict() for e in self._reg_section(ctx, name, delete, origin)]
+        return out
+
     def as_dict(self):
         installs = dict((i.named, i.as_dict()) for i in self.installs.values())
         services = [s.as_dict() for s in self.device_services]
+        registry = self.registry_sections()
         return {
             'inf_path': self.path, 'inf_name': self.name, 'encoding': self.inf.encoding, 'valid': self.valid,
             'signature': self.signature, 'class': self.class_name, 'class_guid': self.class_guid,
@@ -1796,6 +1833,7 @@ class InfDriver(object):
             'manufacturers': [dict(m) for m in self.manufacturers],
             'devices': [d.as_dict() for d in self.devices],
             'install_sections': installs,
+            'registry_sections': registry,
             'services': services,
             'files': [f.as_dict() for f in self.files],
             'unresolved': [dict(u) for u in self.unresolved],
