@@ -1,0 +1,76 @@
+"""Issue 4 benchmark: iscsi_boot on each real fixture hive.
+
+Engine alone (bootjob.run_iscsi_boot in this process: open, plan, record originals, apply, atomic commit, the
+doctor's verdict) vs the whole module run (ansible-playbook with the one task, from process start to exit).
+Fresh hive copy for every run, made before the clock starts. Median of several runs.
+"""
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
+
+from ansible_collections.sanboot.windows.plugins.module_utils import bootjob  # noqa: E402
+from ansible_collections.sanboot.windows.tests.helpers import FIXTURES, unpacked_hive  # noqa: E402
+
+E1000 = 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03'
+VIRTIO = 'PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00'
+CASES = [
+    ('win7-sp1-x86.SYSTEM', 'phony-win7-32.SOFTWARE', {'id': E1000, 'service': 'E1G60'}, {}),
+    ('win81-x64-dirty.SYSTEM', None, E1000, {}),
+    ('win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE', VIRTIO,
+     {'drivers': [os.path.join(FIXTURES, 'inf', 'virtio-win')], 'templates': {}}),
+]
+RUNS = 5
+
+
+def main():
+    work = tempfile.mkdtemp(prefix='sanboot-bench-')
+    rows = []
+    try:
+        for system, software, nic, extra in CASES:
+            params = dict(software_hive=unpacked_hive(software) if software else None, nics=[nic], drivers=[],
+                          allow_dirty=True, backup=False)
+            params.update(extra)
+            engine, module = [], []
+            for i in range(RUNS):
+                path = os.path.join(work, 'engine-%d' % i)
+                shutil.copyfile(unpacked_hive(system), path)
+                t0 = time.perf_counter()
+                result = bootjob.run_iscsi_boot(dict(params, hive=path), check_mode=False)
+                engine.append(time.perf_counter() - t0)
+                assert result['changed'] and result['ready']
+                changes = len(result['changes'])
+                path = os.path.join(work, 'module-%d' % i)
+                shutil.copyfile(unpacked_hive(system), path)
+                task = dict(params, hive=path)
+                playbook = os.path.join(work, 'play.yml')
+                with open(playbook, 'w') as f:
+                    json.dump([{'hosts': 'localhost', 'gather_facts': False,
+                                'tasks': [{'sanboot.windows.iscsi_boot': task}]}], f)
+                env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'))
+                t0 = time.perf_counter()
+                subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
+                                '-c', 'local', '-e', 'ansible_python_interpreter=' + sys.executable, playbook],
+                               check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                module.append(time.perf_counter() - t0)
+            size = os.path.getsize(unpacked_hive(system)) / 1e6
+            rows.append((system, size, changes, statistics.median(engine), statistics.median(module)))
+    finally:
+        shutil.rmtree(work)
+    print('iscsi_boot on each fixture hive; median of %d runs' % RUNS)
+    print()
+    print('| SYSTEM hive | size (MB) | changes | engine alone (s) | whole module run, ansible-playbook (s) |')
+    print('|---|---:|---:|---:|---:|')
+    for system, size, changes, engine, module in rows:
+        print('| %s | %.1f | %d | %.3f | %.3f |' % (system, size, changes, engine, module))
+
+
+if __name__ == '__main__':
+    main()
