@@ -450,12 +450,23 @@ class Section(object):
     the sections of an INF (one Strings section of many, one platform's Models and install sections).
     """
 
-    __slots__ = ('name', 'chunks', '_lines')
+    __slots__ = ('name', 'chunks', '_lines', '_first')
 
     def __init__(self, name):
         self.name = name
         self.chunks = []    # (body text, line number of its first line)
         self._lines = None
+        self._first = None
+
+    def first(self, key):
+        """Fields of the first line whose lower-case key is ``key`` (what SetupFindFirstLine finds), or None."""
+        if self._first is None:
+            table = {}
+            for line in self.lines:
+                if line[3] is not None and line[3] not in table:
+                    table[line[3]] = line[1]
+            self._first = table
+        return self._first.get(key)
 
     @property
     def lines(self):
@@ -729,11 +740,8 @@ class InfFile(object):
 
     def first(self, section, key):
         """Fields of the first line of ``section`` whose key is ``key`` (case-insensitive), or None."""
-        key = key.lower()
-        for line in self.section_lines(section):
-            if line[3] == key:
-                return line[1]
-        return None
+        sec = self.sections.get(section.lower())
+        return sec.first(key.lower()) if sec is not None else None
 
     def first_value(self, section, key):
         fields = self.first(section, key)
@@ -746,7 +754,9 @@ class InfFile(object):
         """Windows uses ONE Strings section (install/inf-strings-section.md): exact LANGID, the language-neutral
         one of the same primary language, any of the same primary language, else the undecorated [Strings]."""
         by_lang = {}
-        for sec in self.sections.values():
+        for key, sec in self.sections.items():
+            if not key.startswith('strings'):
+                continue
             lang = _language_of(sec.name)
             if lang is not None and lang not in by_lang:
                 by_lang[lang] = sec
