@@ -18,7 +18,7 @@ import struct
 
 from ansible_collections.sanboot.windows.plugins.module_utils import cddb
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
-    REG_DWORD, REG_MULTI_SZ, REG_NONE, REG_SZ, RegistryError, Value, fold, split_path,
+    REG_DWORD, REG_NONE, RegistryError, Value, fold, split_path,
 )
 
 NET_CLASS = '{4D36E972-E325-11CE-BFC1-08002BE10318}'

@@ -96,7 +96,7 @@ class _Image(object):
         return off + 4, -size
 
     def nk(self, off):
-        data, _ = self.cell(off)
+        data = self.cell(off)[0]
         if bytes(self.buf[data:data + 2]) != b'nk':
             raise RegfError('cell at 0x%x is not a key' % off)
         return data
@@ -124,7 +124,7 @@ class _Image(object):
     def _walk_index(self, off, children, cells, depth):
         if depth > 2:
             raise RegfError('subkey index nested too deep at 0x%x' % off)
-        data, _ = self.cell(off)
+        data = self.cell(off)[0]
         cells.append(off)
         sig = bytes(self.buf[data:data + 2])
         n = struct.unpack_from('<H', self.buf, data + 2)[0]
@@ -267,7 +267,7 @@ def append_keys(buf, new_keys):
         for cell in old_cells:
             patches.append((cell, struct.pack('<i', abs(struct.unpack_from('<i', buf, cell)[0]))))
     for sk, refs in sk_refs.items():
-        data, _ = img.cell(HBIN_BASE + sk)
+        data = img.cell(HBIN_BASE + sk)[0]
         if bytes(buf[data:data + 2]) != b'sk':
             raise RegfError('security cell at 0x%x is not an sk record' % (HBIN_BASE + sk))
         patches.append((data + 12, struct.pack('<I', struct.unpack_from('<I', buf, data + 12)[0] + refs)))

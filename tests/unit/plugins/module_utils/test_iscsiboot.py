@@ -300,8 +300,8 @@ def test_adapters_report():
         'service': 'E1G60', 'location_path': 'PCIROOT(0)#PCI(0300)', 'service_start': 3, 'starts_at_boot': False}]
     win7 = bootjob.run_iscsi_boot_info(dict(hive=unpacked_hive('win7-sp1-x86.SYSTEM'), nics=[]))
     assert [a['location_path'] for a in win7['adapters']] == [None, None]  # behind a bridge (bus 2)
-    assert win7['control_sets'] == {'current': 'ControlSet001', 'select': {'Current': 1, 'Default': 1,
-                                                                          'LastKnownGood': 2},
+    select = {'Current': 1, 'Default': 1, 'LastKnownGood': 2}
+    assert win7['control_sets'] == {'current': 'ControlSet001', 'select': select,
                                     'all': ['ControlSet001', 'ControlSet002']}
 
 

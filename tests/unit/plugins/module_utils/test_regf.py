@@ -107,6 +107,7 @@ def test_security_refcount_follows_new_keys(hive_copy):
     parent = hive.node(('ControlSet001', 'Services'))
     sk = struct.unpack_from('<I', buf, parent + 4 + 44)[0] + regf.HBIN_BASE
     before = struct.unpack_from('<I', buf, sk + 4 + 12)[0]
+
     def plan(hive, planner):
         for i in range(5):
             planner.ensure_key(('ControlSet001', 'Services', 'New%d' % i))
