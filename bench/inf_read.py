@@ -51,7 +51,7 @@ def fixtures():
 
 def median_time(func, runs=RUNS):
     times = []
-    for _ in range(runs):
+    for dummy in range(runs):
         start = time.perf_counter()
         func()
         times.append(time.perf_counter() - start)
@@ -63,7 +63,7 @@ def main():
     size = sum(os.path.getsize(path) for path, _t in files)
 
     def tokenize_all():
-        for _ in range(REPEAT):
+        for dummy in range(REPEAT):
             for path, templates in files:
                 with open(path, 'rb') as handle:
                     parsed = inf.InfFile(handle.read(), os.path.basename(path), path, templates, 'amd64')
@@ -71,12 +71,12 @@ def main():
                     section.lines  # noqa: B018 - force every section to be split
 
     def read_all():
-        for _ in range(REPEAT):
+        for dummy in range(REPEAT):
             for path, templates in files:
                 inf.read_inf(path, TARGET, templates=templates)
 
     def report_all():
-        for _ in range(REPEAT):
+        for dummy in range(REPEAT):
             for path, templates in files:
                 json.dumps(inf.read_inf(path, TARGET, lenient=True, templates=templates).as_dict())
 
@@ -126,8 +126,8 @@ def main():
         goal = ('%s (>= %.0f MB/s)' % ('met' if med >= GOAL_MB_S else 'NOT met', GOAL_MB_S)
                 if label.startswith('read for') else '')
         print('| %s | %.1f MB/s | %.1f MB/s | %s |' % (label, med, best, goal))
-    print('| folder of %d INFs (%d bytes): read_package | %.0f ms | | |' % (FOLDER_SIZE, folder_bytes,
-                                                                          folder_read * 1000))
+    print('| folder of %d INFs (%d bytes): read_package | %.0f ms | | |'
+          % (FOLDER_SIZE, folder_bytes, folder_read * 1000))
     print('| folder of %d INFs: read_package + JSON report | %.0f ms | | |' % (FOLDER_SIZE, folder_report * 1000))
 
 

@@ -673,8 +673,8 @@ def tokenize(text, name='<inf>', warnings=None):
             raise InfError('%s line %d: section name has no closing "]"' % (name, header_line))
         sname = rest[:end].strip()
         if len(sname) > MAX_SECTION_NAME:
-            raise InfError('%s line %d: section name longer than %d characters' % (name, header_line,
-                                                                                    MAX_SECTION_NAME))
+            raise InfError('%s line %d: section name longer than %d characters'
+                           % (name, header_line, MAX_SECTION_NAME))
         current = sections.get(sname.lower())
         if current is None:
             current = sections[sname.lower()] = Section(sname)
@@ -2145,8 +2145,8 @@ def select_boot_driver(drivers, target, devices=None, errors=()):
                            % (', '.join(d['label'] for d in normalized), target.describe(),
                               ', '.join(listed[:8]), ' and %d more' % (len(listed) - 8) if len(listed) > 8 else ''))
         (rank, _key, chosen, match_info), _idx, ranked = best
-        reason = '%s: %s (%s = %s), rank 0x%08X' % (_describe_entry(chosen), match_info[1], match_info[2],
-                                                   match_info[3], rank)
+        reason = '%s: %s (%s = %s), rank 0x%08X' % (
+            _describe_entry(chosen), match_info[1], match_info[2], match_info[3], rank)
         match = {'device': normalized[best[1]]['label'], 'match': match_info[1], 'device_id': match_info[2],
                  'inf_id': match_info[3], 'rank': '0x%08X' % rank}
         inst = chosen.install_info
@@ -2217,8 +2217,8 @@ def select_boot_driver(drivers, target, devices=None, errors=()):
                        % (driver.name, svc.name, svc.install or '?', ', '.join(svc.missing)))
     for field in ('ServiceType', 'StartType', 'ErrorControl'):
         if svc.number(field) is None:
-            raise InfError('%s: service %s: %s = %r is not a number' % (driver.name, svc.name, field,
-                                                                       svc.fields.get(field)))
+            raise InfError('%s: service %s: %s = %r is not a number'
+                           % (driver.name, svc.name, field, svc.fields.get(field)))
     dirid = svc.binary_dirid
     if dirid is None:
         raise InfError('%s: service %s: ServiceBinary %r does not name a file under a known DIRID%s'

@@ -311,7 +311,7 @@ def mfg(decorations, sections):
     (['bogus'], SRV2022, None),
 ])
 def test_models_section_choice(decorations, target, expected):
-    sections = [d for d in decorations] + ['']
+    sections = list(decorations) + ['']
     assert chosen(mfg(decorations, sections), target) == [expected]
 
 

@@ -118,11 +118,11 @@ ENCODINGS = ['utf-8', 'utf-8', 'utf-8-sig', 'utf-16', 'utf-16-le', 'utf-16-be', 
 
 def random_line(rnd):
     fields = []
-    for _ in range(rnd.randint(0, 6)):
+    for dummy in range(rnd.randint(0, 6)):
         if rnd.random() < 0.8:
             fields.append(rnd.choice(TOKENS))
         else:
-            fields.append(''.join(rnd.choice(ALPHABET) for _ in range(rnd.randint(0, 12))))
+            fields.append(''.join(rnd.choice(ALPHABET) for dummy in range(rnd.randint(0, 12))))
     text = ', '.join(fields)
     key = rnd.choice(KEYS)
     if key is not None:
@@ -135,9 +135,9 @@ def random_document(rnd):
     parts = []
     if rnd.random() < 0.1:
         parts.append(random_line(rnd))
-    for _ in range(rnd.randint(0, 12)):
+    for dummy in range(rnd.randint(0, 12)):
         parts.append(rnd.choice(HEADERS) % rnd.choice(SECTION_NAMES))
-        parts.extend(random_line(rnd) for _ in range(rnd.randint(0, 6)))
+        parts.extend(random_line(rnd) for dummy in range(rnd.randint(0, 6)))
     text = rnd.choice(NEWLINES).join(parts)
     return text, text.encode(rnd.choice(ENCODINGS), 'replace')
 
@@ -191,14 +191,14 @@ INJECTED = [b'"', b'""', b';', b',', b'=', b'\\', b'\\\n', b'[', b']', b'\n[Vers
 def mutate(rnd, data):
     """Byte-level mutations: flips, inserts, deletes, duplicated and spliced ranges, injected tokens."""
     data = bytearray(data)
-    for _ in range(rnd.randint(1, 6)):
+    for dummy in range(rnd.randint(1, 6)):
         kind = rnd.randint(0, 5)
         size = len(data)
         pos = rnd.randint(0, max(size - 1, 0))
         if kind == 0 and size:
             data[pos] = rnd.randint(0, 255)
         elif kind == 1:
-            data[pos:pos] = bytes(rnd.randint(0, 255) for _ in range(rnd.randint(1, 8)))
+            data[pos:pos] = bytes(rnd.randint(0, 255) for dummy in range(rnd.randint(1, 8)))
         elif kind == 2:
             del data[pos:pos + rnd.randint(1, 400)]
         elif kind == 3 and size:
