@@ -1564,6 +1564,12 @@ class InfDriver(object):
             path = None
             for sec in ('SourceDisksNames.' + arch, 'SourceDisksNames'):
                 dfields = ctx.first(sec, disk)
+                if dfields is None and parse_int(disk) is not None:
+                    # disk IDs are numbers (Wine compares them with SetupGetIntField): "01" is disk 1
+                    for key, line_fields, _line, _lkey in ctx.section_lines(sec):
+                        if key is not None and parse_int(ctx.subst(key)) == parse_int(disk):
+                            dfields = line_fields
+                            break
                 if dfields is not None:
                     path = ctx.subst(dfields[3]).strip() if len(dfields) > 3 else ''
                     break
