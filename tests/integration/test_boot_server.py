@@ -1,0 +1,455 @@
+"""End to end: playbooks/boot_server.yml serves iSCSI boot, and a real iPXE in qemu boots from it.
+
+What runs, all real: ansible-playbook deploys sanboot.windows.iscsi_target (tgt backend) and sanboot.windows.ipxe
+into a throwaway root on this machine, from tests/integration/boot_server/inventory.yml; tgtd and an HTTP server
+listen on 127.0.0.1 inside a network namespace the test creates (`unshare -n`); qemu (TCG) in the same namespace
+boots Debian's iPXE (ipxe.lkrn) with the role's embed.ipxe, which chains boot.ipxe over HTTP (or TFTP), which
+picks the host script by MAC. The target disk is a probe (boot_server/probe.asm) whose boot code reads LBA 1
+back through INT 13h (so over iSCSI) and prints the iBFT iPXE built (initiator, NIC and target sections) to the
+serial port; the tests compare it with the inventory. Failures exit fast (no NIC ROM, strict boot order,
+-no-reboot); the probe exits qemu with status 33 through isa-debug-exit.
+
+Needs root (network namespace, tgtd), tgt, qemu-system-x86, ipxe and nasm; skips otherwise.
+"""
+import concurrent.futures
+import ipaddress
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.join(ROOT, 'tests', 'integration', 'boot_server')
+INVENTORY = os.path.join(HERE, 'inventory.yml')
+PLAYBOOK = os.path.join(ROOT, 'playbooks', 'boot_server.yml')
+IPXE_LKRN = next((p for p in ('/usr/lib/ipxe/ipxe.lkrn', '/boot/ipxe.lkrn') if os.path.exists(p)), None)
+SERVER = '10.0.2.2'          # qemu user networking: the guest reaches the host's (namespace's) 127.0.0.1 here
+HTTP_PORT = 8080             # inside the private namespace, any port is free
+SUCCESS = 33                 # probe: isa-debug-exit value 0x10
+
+
+def _missing_tools():
+    tools = ['tgtd', 'tgtadm', 'tgt-admin', 'qemu-system-x86_64', 'nasm', 'unshare', 'nsenter', 'ip',
+             'ansible-playbook']
+    missing = [t for t in tools if shutil.which(t) is None]
+    if IPXE_LKRN is None:
+        missing.append('ipxe.lkrn (Debian package ipxe)')
+    return missing
+
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason='needs root: network namespace (unshare -n) and tgtd'),
+    pytest.mark.skipif(bool(_missing_tools()), reason='missing: %s' % ', '.join(_missing_tools())),
+]
+
+
+def assemble_probe(out_dir):
+    """The probe boot sector (disk image) and its PXE NBP build (the wimboot stand-in)."""
+    src = os.path.join(HERE, 'probe.asm')
+    disk, nbp = os.path.join(out_dir, 'probe-disk.bin'), os.path.join(out_dir, 'probe-nbp.bin')
+    subprocess.run(['nasm', '-f', 'bin', '-o', disk, src], check=True)
+    subprocess.run(['nasm', '-f', 'bin', '-DNBP', '-o', nbp, src], check=True)
+    return disk, nbp
+
+
+def make_image(path, probe, marker, size=8 << 20):
+    """A sparse disk image: the probe at LBA 0, `marker` at LBA 1."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(probe, 'rb') as f:
+        code = f.read()
+    with open(path, 'wb') as f:
+        f.write(code)
+        f.seek(512)
+        f.write(marker.encode() + b'\0')
+        f.truncate(size)
+
+
+def parse_probe(serial):
+    """PROBE key=value facts from the serial log (lines may be glued to firmware output)."""
+    facts = {}
+    for line in re.findall(r'PROBE ([^\r\n]*)', serial):
+        for key, value in re.findall(r'(\S+?)=(\S*)', line):
+            facts[key] = value
+        if line.strip() == 'done':
+            facts['done'] = True
+    return facts
+
+
+def ibft_ip(hexstr):
+    raw = bytes.fromhex(hexstr)
+    if raw[:12] == b'\0' * 10 + b'\xff\xff':
+        return str(ipaddress.IPv4Address(raw[12:]))
+    return str(ipaddress.IPv6Address(raw))
+
+
+def sam_lun(lun):
+    """8-byte SAM LUN as iPXE fills the iBFT (peripheral addressing for LUNs below 256)."""
+    return '%04x' % lun + '0' * 12
+
+
+class BootServer:
+    """The namespace, tgtd, HTTP server and throwaway root shared by the tests of this module."""
+
+    def __init__(self, base):
+        self.base = base
+        self.root = os.path.join(base, 'root')
+        self.assets = os.path.join(base, 'assets')
+        self.serve = os.path.join(self.root, 'srv', 'sanboot', 'ipxe')
+        self.logs = os.path.join(base, 'logs')
+        self.procs = []
+        self.netns = None
+        self.tgt_port = None
+        with open(INVENTORY) as f:
+            self.inventory = yaml.safe_load(f)
+        self.clients = self.inventory['all']['children']['sanboot_clients']['hosts']
+        self.markers = {}
+
+    # -- set-up ---------------------------------------------------------------------------------------------
+    def prepare(self):
+        os.makedirs(self.logs)
+        os.makedirs(os.path.join(self.assets, 'serve', 'winpe', 'boot'))
+        os.makedirs(os.path.join(self.assets, 'serve', 'winpe', 'sources'))
+        disk, nbp = assemble_probe(self.base)
+        shutil.copy(nbp, os.path.join(self.assets, 'probe.bin'))
+        shutil.copy(os.path.join(HERE, 'hook-stage2.ipxe'), os.path.join(self.assets, 'serve'))
+        for name in ('bootmgr', 'boot/bcd', 'boot/boot.sdi', 'sources/boot.wim'):
+            with open(os.path.join(self.assets, 'serve', 'winpe', name), 'w') as f:
+                f.write('stand-in for the WinPE file %s\n' % name)
+        for host in self.clients:
+            self.markers[host] = 'SANBOOT-MARKER:%s:%08x' % (host, random.getrandbits(32))
+            make_image(os.path.join(self.root, 'srv', 'images', host + '.img'), disk, self.markers[host])
+
+    def start(self):
+        holder = subprocess.Popen(['unshare', '--net', 'sleep', 'infinity'])
+        self.procs.append(holder)
+        self.holder = holder
+        self.netns = '/proc/%d/ns/net' % holder.pid
+        for _ in range(50):
+            if os.path.exists(self.netns) and os.readlink(self.netns) != os.readlink('/proc/self/ns/net'):
+                break
+            time.sleep(0.02)
+        self.ns(['ip', 'link', 'set', 'lo', 'up'], check=True)
+        # tgtd's control socket (/var/run/tgtd/socket.N) is a file: pick a number nobody else uses
+        used = set(os.listdir('/var/run/tgtd')) if os.path.isdir('/var/run/tgtd') else set()
+        self.tgt_port = random.choice([n for n in range(300, 1000) if 'socket.%d' % n not in used])
+        tgtd_log = open(os.path.join(self.logs, 'tgtd.log'), 'w')
+        self.tgtd = subprocess.Popen(
+            self.ns_cmd(['tgtd', '-f', '-C', str(self.tgt_port), '--iscsi', 'portal=127.0.0.1:3260']),
+            stdout=tgtd_log, stderr=subprocess.STDOUT)
+        self.procs.append(self.tgtd)
+        self.wait(lambda: self.tgtadm('--mode', 'sys', '--op', 'show').returncode == 0, 'tgtd')
+        os.makedirs(self.serve, exist_ok=True)
+        http_log = open(os.path.join(self.logs, 'http.log'), 'w')
+        self.procs.append(subprocess.Popen(
+            self.ns_cmd([sys.executable, '-m', 'http.server', str(HTTP_PORT), '--bind', '127.0.0.1',
+                         '--directory', self.serve]), stdout=http_log, stderr=subprocess.STDOUT))
+        probe = "import socket; socket.create_connection(('127.0.0.1', %d), 1)" % HTTP_PORT
+        self.wait(lambda: self.ns([sys.executable, '-c', probe]).returncode == 0, 'HTTP server')
+
+    def stop(self):
+        if self.tgt_port is not None:
+            out = self.tgtadm('--lld', 'iscsi', '--mode', 'target', '--op', 'show').stdout
+            for tid in re.findall(r'(?m)^Target (\d+):', out):
+                self.tgtadm('--mode', 'target', '--op', 'delete', '--force', '--tid', tid)
+            self.tgtadm('--mode', 'system', '--op', 'delete')   # tgtd ignores SIGTERM
+        for proc in reversed(self.procs):
+            if proc.poll() is None and proc is not getattr(self, 'tgtd', None):
+                proc.terminate()            # HTTP server, namespace holder
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+
+    @staticmethod
+    def wait(predicate, what, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if predicate():
+                return
+            time.sleep(0.1)
+        raise RuntimeError('%s did not come up' % what)
+
+    # -- commands ---------------------------------------------------------------------------------------------
+    def ns_cmd(self, cmd):
+        return ['nsenter', '--net=' + self.netns, '--'] + cmd
+
+    def ns(self, cmd, **kwargs):
+        kwargs.setdefault('capture_output', True)
+        kwargs.setdefault('text', True)
+        return subprocess.run(self.ns_cmd(cmd), **kwargs)
+
+    def tgtadm(self, *args):
+        return subprocess.run(['tgtadm', '-C', str(self.tgt_port)] + list(args), capture_output=True, text=True)
+
+    def live_targets(self):
+        """{iqn: {'tid', 'connected', 'luns': {lun: path}}} from the running tgtd."""
+        out = self.tgtadm('--lld', 'iscsi', '--mode', 'target', '--op', 'show').stdout
+        targets = {}
+        for tid, iqn, body in re.findall(r'(?ms)^Target (\d+): (\S+)\n(.*?)(?=^Target \d+: |\Z)', out):
+            luns = dict(re.findall(r'LUN: (\d+)\n(?:.*\n)*?\s+Backing store path: (\S+)', body))
+            targets[iqn] = {'tid': int(tid), 'connected': 'Connection:' in body,
+                            'luns': {int(k): v for k, v in luns.items() if v != 'None'}}
+        return targets
+
+    def env(self):
+        env = dict(os.environ)
+        env.update({
+            'SANBOOT_TEST_ROOT': self.root, 'SANBOOT_TEST_ASSETS': self.assets,
+            'SANBOOT_TEST_TGT_PORT': str(self.tgt_port), 'SANBOOT_TEST_HTTP_PORT': str(HTTP_PORT),
+            'ANSIBLE_COLLECTIONS_PATH': os.path.join(ROOT, 'build', 'collections'),
+            'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_FORCE_COLOR': '0',
+            'ANSIBLE_LOCAL_TEMP': os.path.join(self.base, 'ansible-tmp'),
+        })
+        env['PATH'] = os.path.join(ROOT, '.venv', 'bin') + os.pathsep + env.get('PATH', '')
+        return env
+
+    def playbook(self, *extra, name='play'):
+        cmd = ['ansible-playbook', '-i', INVENTORY] + list(extra) + [PLAYBOOK]
+        t0 = time.time()
+        res = subprocess.run(cmd, env=self.env(), capture_output=True, text=True, cwd=ROOT)
+        res.elapsed = time.time() - t0
+        with open(os.path.join(self.logs, name + '.log'), 'w') as f:
+            f.write(res.stdout + res.stderr)
+        return res
+
+    def boot(self, mac, name, initrd=None, tftp=False, timeout=90):
+        """Boot iPXE in qemu with `mac`; returns (qemu exit status, serial log, seconds)."""
+        log = os.path.join(self.logs, 'serial-%s.log' % name)
+        sercon = os.path.join(self.base, 'sercon-port.bin')
+        with open(sercon, 'wb') as f:
+            f.write(bytes([0xf8, 0x03, 0, 0, 0, 0, 0, 0]))   # SeaBIOS: mirror the console to COM1
+        netdev = 'user,id=n0' + (',tftp=%s' % self.serve if tftp else '')
+        cmd = ['qemu-system-x86_64', '-accel', 'tcg', '-m', '256', '-display', 'none', '-vga', 'none',
+               '-no-reboot', '-kernel', IPXE_LKRN, '-initrd', initrd or os.path.join(self.serve, 'embed.ipxe'),
+               '-netdev', netdev, '-device', 'e1000,netdev=n0,mac=%s,romfile=' % mac,
+               '-boot', 'strict=on,reboot-timeout=0', '-serial', 'file:' + log,
+               '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
+               '-fw_cfg', 'name=etc/sercon-port,file=' + sercon]
+        t0 = time.time()
+        res = self.ns(cmd, timeout=timeout)
+        elapsed = time.time() - t0
+        with open(log, 'rb') as f:
+            serial = f.read().decode('latin-1').replace('\r', '')
+        return res.returncode, serial, elapsed
+
+    def host_script(self, mac):
+        with open(os.path.join(self.serve, 'hosts', mac.replace(':', '-') + '.ipxe')) as f:
+            return f.read()
+
+    def write_host_script(self, mac, text):
+        with open(os.path.join(self.serve, 'hosts', mac.replace(':', '-') + '.ipxe'), 'w') as f:
+            f.write(text)
+
+
+@pytest.fixture(scope='module')
+def server(tmp_path_factory):
+    srv = BootServer(str(tmp_path_factory.mktemp('boot-server')))
+    srv.prepare()
+    srv.start()
+    try:
+        srv.first_run = srv.playbook(name='play-first')
+        yield srv
+    finally:
+        srv.stop()
+
+
+HOSTS = ['pc-boot', 'pc-chap', 'pc-hook', 'pc-install']
+REFUSED = [
+    ('wrong-secret', 'pc-chap'),
+    ('wrong-mutual-secret', 'pc-chap'),
+    ('no-chap', 'pc-chap'),
+    ('wrong-initiator', 'pc-boot'),     # tgt ACL: only the inventory's initiator IQN may log in
+]
+
+
+def _tamper(script, case):
+    if case == 'wrong-secret':
+        return re.sub(r'(?m)^set password .*$', 'set password WRONG-secret-12', script)
+    if case == 'wrong-mutual-secret':
+        return re.sub(r'(?m)^set reverse-password .*$', 'set reverse-password WRONG-secret-34', script)
+    if case == 'no-chap':
+        return re.sub(r'(?m)^set (reverse-)?(username|password) .*$', '', script)
+    if case == 'wrong-initiator':
+        return re.sub(r'(?m)^set initiator-iqn .*$', 'set initiator-iqn iqn.2025-01.test.sanboot:intruder', script)
+    raise ValueError(case)
+
+
+@pytest.fixture(scope='module')
+def boots(server):
+    """Every qemu boot of this module, two at a time (TCG keeps one core busy per guest)."""
+    assert server.first_run.returncode == 0, server.first_run.stdout[-4000:]
+    jobs = {host: (server.clients[host]['sanboot_mac'], {}) for host in HOSTS}
+    stage0 = os.path.join(server.base, 'tftp-stage0.ipxe')
+    with open(stage0, 'w') as f:
+        f.write('#!ipxe\ndhcp\nchain tftp://%s/boot.ipxe\n' % SERVER)
+    jobs['pc-boot-tftp'] = (server.clients['pc-boot']['sanboot_mac'], {'initrd': stage0, 'tftp': True})
+    jobs['unknown'] = ('52:54:00:5b:00:ee', {})
+    tampered = []
+    for n, (case, host) in enumerate(REFUSED, 1):
+        script = server.host_script(server.clients[host]['sanboot_mac'])
+        text = _tamper(script, case)
+        assert text != script
+        mac = '52:54:00:5b:0f:%02x' % n
+        server.write_host_script(mac, text)
+        tampered.append(mac)
+        jobs['refused-' + case] = (mac, {})
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            futures = {name: pool.submit(server.boot, mac, name, **kw) for name, (mac, kw) in jobs.items()}
+            return {name: f.result() for name, f in futures.items()}
+    finally:
+        for mac in tampered:   # the role removes scripts of unlisted machines; leave nothing for it to do
+            os.unlink(os.path.join(server.serve, 'hosts', mac.replace(':', '-') + '.ipxe'))
+
+
+def expected(server, host):
+    """What the iBFT must say for an inventory client, from the inventory alone."""
+    c = server.clients[host]
+    chap = c.get('sanboot_chap') or {}
+    return {
+        'initiator.name': c.get('sanboot_initiator_iqn', 'iqn.1991-05.com.microsoft:' + host),
+        'target.name': c.get('sanboot_target_iqn', 'iqn.2025-01.test.sanboot:' + host),
+        'target.ip': SERVER,
+        'target.port': 3260,
+        'target.lun': sam_lun(c.get('sanboot_lun', 1)),
+        'nic.mac': c['sanboot_mac'].replace(':', '').lower(),
+        'target.chap_type': '%02x' % (2 if chap.get('mutual_username') else 1 if chap.get('username') else 0),
+        'target.chap_name': chap.get('username', ''),
+        'target.reverse_chap_name': chap.get('mutual_username', ''),
+        'lba1': server.markers[host],
+    }
+
+
+def observed(facts):
+    return {
+        'initiator.name': facts.get('initiator.name'),
+        'target.name': facts.get('target.name'),
+        'target.ip': ibft_ip(facts['target.ip']) if 'target.ip' in facts else None,
+        'target.port': int(facts['target.port'], 16) if 'target.port' in facts else None,
+        'target.lun': facts.get('target.lun'),
+        'nic.mac': facts.get('nic.mac'),
+        'target.chap_type': facts.get('target.chap_type'),
+        'target.chap_name': facts.get('target.chap_name'),
+        'target.reverse_chap_name': facts.get('target.reverse_chap_name'),
+        'lba1': facts.get('lba1'),
+    }
+
+
+def test_playbook_deploys_into_throwaway_root(server):
+    res = server.first_run
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    # CHAP secrets never reach the output (no_log)
+    for c in server.clients.values():
+        for key in ('password', 'mutual_password'):
+            secret = (c.get('sanboot_chap') or {}).get(key)
+            if secret:
+                assert secret not in res.stdout + res.stderr
+    conf_dir = os.path.join(server.root, 'etc', 'tgt', 'conf.d')
+    for host in server.clients:
+        path = os.path.join(conf_dir, 'sanboot-%s.conf' % host)
+        assert oct(os.stat(path).st_mode & 0o777) == '0o600'
+        assert os.path.exists(os.path.join(server.serve, 'hosts',
+                                           server.clients[host]['sanboot_mac'].replace(':', '-') + '.ipxe'))
+    for name in ('boot.ipxe', 'default.ipxe', 'embed.ipxe', 'undionly.kpxe', 'snponly.efi', 'ipxe.efi', 'wimboot'):
+        assert os.path.exists(os.path.join(server.serve, name)), name
+    with open(os.path.join(server.root, 'etc', 'dnsmasq.d', 'sanboot-ipxe.conf')) as f:
+        dnsmasq = f.read()
+    assert 'dhcp-range=10.0.2.0,proxy' in dnsmasq
+    for c in server.clients.values():
+        assert 'dhcp-host=%s,' % c['sanboot_mac'] in dnsmasq
+    with open(os.path.join(server.root, 'etc', 'nginx', 'conf.d', 'sanboot-ipxe.conf')) as f:
+        assert 'allow 10.0.2.0/24;' in f.read()
+    # the real /etc was not touched
+    assert not os.path.exists('/etc/tgt/conf.d/sanboot-pc-boot.conf')
+    # tgtd serves every target with its LUN
+    live = server.live_targets()
+    for host, c in server.clients.items():
+        iqn = 'iqn.2025-01.test.sanboot:' + host
+        assert live[iqn]['luns'] == {c.get('sanboot_lun', 1): os.path.join(server.root, 'srv', 'images', host + '.img')}
+
+
+@pytest.mark.parametrize('host', HOSTS)
+def test_ipxe_boots_and_ibft_matches_inventory(server, boots, host):
+    """boot: sanboot; pc-chap: mutual CHAP; hook: sanhook + chain (LUN 12 = "c" for iPXE); install: sanhook +
+    wimboot (the probe's NBP build stands in for wimboot, the WinPE files are fetched)."""
+    rc, serial, elapsed = boots[host]
+    facts = parse_probe(serial)
+    assert rc == SUCCESS, serial[-3000:]
+    assert facts.get('done') and facts.get('ibft.oem') == 'FENSYSiPXE'
+    assert observed(facts) == expected(server, host)
+    assert facts['drive'] == '80'
+    if host == 'pc-install':
+        assert re.search(r'winpe/sources/boot\.wim\.\.\. ok', serial)
+
+
+def test_tftp_chain(server, boots):
+    """The same scripts over TFTP: boot.ipxe chains hosts/<mac>.ipxe relative to its own tftp:// URL."""
+    rc, serial, _ = boots['pc-boot-tftp']
+    assert rc == SUCCESS, serial[-3000:]
+    assert 'tftp://%s/boot.ipxe' % SERVER in serial
+    assert observed(parse_probe(serial)) == expected(server, 'pc-boot')
+
+
+def test_unknown_mac_gets_default_script(boots):
+    rc, serial, elapsed = boots['unknown']
+    assert rc == 0 and 'PROBE lba1' not in serial, serial[-2000:]
+    assert 'sanboot.windows: no host script for 52:54:00:5b:00:ee' in serial
+    assert elapsed < 30
+
+
+@pytest.mark.parametrize('case,host', REFUSED)
+def test_refused_fast(boots, case, host):
+    """A client presenting wrong credentials gets no disk, and the failure is quick (no retry loop)."""
+    rc, serial, elapsed = boots['refused-' + case]
+    assert rc != SUCCESS and 'PROBE lba1' not in serial, serial[-3000:]
+    assert re.search(r'sanboot\.windows: %s: boot failed' % host, serial), serial[-3000:]
+    assert elapsed < 30
+
+
+def test_rerun_changes_nothing_and_keeps_busy_targets(server, boots):
+    """Re-running the playbook changes nothing, also while an initiator holds a session; a changed target that is
+    in use is left running as it is (warning, retried later) and applied once it is idle."""
+    iqn = 'iqn.2025-01.test.sanboot:pc-boot'
+    image = os.path.join(server.root, 'srv', 'images', 'pc-boot.img')
+    # qemu's own iSCSI initiator (libiscsi) holds a session, like a running Windows would
+    holder_log = open(os.path.join(server.logs, 'holder.log'), 'w')
+    holder = subprocess.Popen(server.ns_cmd([
+        'qemu-system-x86_64', '-accel', 'tcg', '-S', '-display', 'none', '-nodefaults',
+        '-iscsi', 'initiator-name=iqn.1991-05.com.microsoft:pc-boot',
+        '-drive', 'file=iscsi://127.0.0.1:3260/%s/1,format=raw,if=none,id=d0' % iqn]),
+        stdout=holder_log, stderr=subprocess.STDOUT)
+    try:
+        server.wait(lambda: server.live_targets()[iqn]['connected'], 'iSCSI session', timeout=20)
+        before = server.live_targets()
+
+        rerun = server.playbook(name='play-rerun')
+        assert rerun.returncode == 0, rerun.stdout[-4000:]
+        assert re.search(r'localhost\s+:.*changed=0\b', rerun.stdout), rerun.stdout[-3000:]
+        assert server.live_targets() == before
+
+        overlay = os.path.join(server.base, 'overlay.yml')
+        with open(overlay, 'w') as f:
+            yaml.safe_dump({'sanboot_clients': {'hosts': {'pc-boot': {'sanboot_lun': 2}}}}, f)
+        targets_only = ['-e', '{"sanboot_boot_server_components": ["iscsi_target"]}']
+        changed = server.playbook('-i', overlay, *targets_only, name='play-changed-busy')
+        assert changed.returncode == 0, changed.stdout[-4000:]
+        assert 'not applied, initiators are logged in: %s' % iqn in changed.stdout
+        after = server.live_targets()
+        assert after[iqn] == before[iqn]            # same tid, LUN 1, session still there
+        assert after == before
+    finally:
+        holder.terminate()
+        holder.wait(timeout=10)
+    server.wait(lambda: not server.live_targets()[iqn]['connected'], 'session end', timeout=20)
+    applied = server.playbook('-i', overlay, *targets_only, name='play-changed-idle')
+    assert applied.returncode == 0, applied.stdout[-4000:]
+    assert 'not applied' not in applied.stdout
+    assert server.live_targets()[iqn]['luns'] == {2: image}
