@@ -488,7 +488,6 @@ def _strip_continuation(text):
 
 # Quoted parts cannot span lines: an unterminated quote ends at the end of its line (Wine's QUOTES state).
 _QUOTE_SPLIT_RE = re.compile(r'"([^"\n]*(?:""[^"\n]*)*)"?')
-_HEADER_RE = re.compile(r'^[^\S\n]*\[([^\n]*)', re.M)
 _CONTINUED_HEADER_RE = re.compile(r'\\[^\S\n]*(?:;[^\n]*)?\n[^\S\n]*\[')
 _CONTENT_RE = re.compile(r'^[^\S\n]*[^;\s]', re.M)
 _PLACEHOLDERS = ['\x00%d\x00' % n for n in range(4096)]
@@ -660,14 +659,24 @@ def tokenize(text, name='<inf>', warnings=None):
     current = None
     pos = 0
     line = 1
-    for m in _HEADER_RE.finditer(text):
-        start = m.start()
+    find = text.find
+    length = len(text)
+    at = find('[')
+    while at >= 0:
+        # a "[" that is the first non-blank character of its line starts a section header
+        start = text.rfind('\n', 0, at) + 1
+        if start != at and not text[start:at].isspace():
+            at = find('[', at + 1)
+            continue
+        eol = find('\n', at)
+        if eol < 0:
+            eol = length
         header_line = line + text.count('\n', pos, start)
         if current is not None:
             current.chunks.append((text[pos:start], line))
         elif _CONTENT_RE.search(text, 0, start):
             _warn(warnings, '%s: text before the first section header ignored' % name)
-        rest = m.group(1)
+        rest = text[at + 1:eol]
         end = rest.find(']')
         if end < 0:
             raise InfError('%s line %d: section name has no closing "]"' % (name, header_line))
@@ -678,8 +687,9 @@ def tokenize(text, name='<inf>', warnings=None):
         current = sections.get(sname.lower())
         if current is None:
             current = sections[sname.lower()] = Section(sname)
-        pos = m.end() + 1
+        pos = eol + 1
         line = header_line + 1
+        at = find('[', pos)
     if current is not None:
         if pos < len(text):
             current.chunks.append((text[pos:], line))
@@ -839,26 +849,32 @@ class _DirCache(object):
         self._listing = {}
 
     def _names(self, folder):
-        if folder not in self._listing:
-            try:
-                entries = os.listdir(folder)
-            except (OSError, ValueError, UnicodeError):
-                entries = []
+        """{lower-case name: (name, is a folder, is a file)} of a folder, read once."""
+        table = self._listing.get(folder)
+        if table is None:
             table = {}
-            for entry in sorted(entries):
-                table.setdefault(entry.lower(), entry)
+            try:
+                for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+                    try:
+                        kind = (entry.is_dir(), entry.is_file())
+                    except OSError:
+                        kind = (False, False)
+                    table.setdefault(entry.name.lower(), (entry.name,) + kind)
+            except (OSError, ValueError, UnicodeError):
+                pass
             self._listing[folder] = table
-        return self._listing[folder]
+        return table
 
     def find(self, base, parts):
-        """Actual path of base/parts... matched case-insensitively, or None."""
+        """Actual path of the file base/parts... matched case-insensitively, or None."""
         here = base
-        for part in parts:
-            real = self._names(here).get(part.lower())
-            if real is None:
+        last = len(parts) - 1
+        for idx, part in enumerate(parts):
+            found = self._names(here).get(part.lower())
+            if found is None or not found[2 if idx == last else 1]:
                 return None
-            here = os.path.join(here, real)
-        return here if os.path.isfile(here) else None
+            here = os.path.join(here, found[0])
+        return here if parts else None
 
 
 # ---------------------------------------------------------------------------------------------------------
