@@ -989,3 +989,36 @@ def test_as_dict_is_json_ready():
     for name in ('ms-driver-samples/netrtwlans.inf', 'ofa-nvme/nvme.inf', 'reactos/scsi.inf'):
         driver = inf.read_inf(os.path.join(FIXTURES, name), SRV2022, lenient=True)
         json.dumps(driver.as_dict())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# details added with the fast paths
+
+def test_bracket_not_at_line_start_is_a_value():
+    text = '[A]\nx = [not a header]\n  \t[B] ; header after blanks\ny = 1\n'
+    secs = inf.tokenize(text)
+    assert list(secs) == ['a', 'b']
+    assert lines(text, 'A') == [('x', ['[not a header]'])]
+    assert lines(text, 'B') == [('y', ['1'])]
+
+
+def test_numeric_source_disk_ids(tmp_path):
+    text = simple_driver().replace('svc.sys = 1', 'svc.sys = 01').replace('1 = "Disk",,,', '1 = "Disk",,,sub')
+    folder = package(tmp_path, text, files=())
+    os.makedirs(os.path.join(folder, 'Sub'))
+    open(os.path.join(folder, 'Sub', 'svc.sys'), 'wb').close()
+    entry = inf.read_inf(os.path.join(folder, 'drv.inf'), SRV2022).files[0]
+    assert entry.source_parts == ['sub', 'svc.sys'] and entry.present is True
+
+
+def test_a_folder_with_the_file_name_is_not_the_file(tmp_path):
+    folder = package(tmp_path, simple_driver(), files=())
+    os.makedirs(os.path.join(folder, 'svc.sys'))
+    assert inf.read_inf(os.path.join(folder, 'drv.inf'), SRV2022).files[0].present is False
+
+
+def test_driver_ver_in_the_install_section_ranks_the_device():
+    install_extra = 'DriverVer = 12/31/2030,9.9.9.9\n'
+    newer = ranked_driver('%Dev% = Inst, PCI\\VEN_1&DEV_2\n', '01/01/2020,1.0', 'a.inf', install_extra)
+    older = ranked_driver('%Dev% = Inst, PCI\\VEN_1&DEV_2\n', '01/01/2025,1.0', 'b.inf')
+    assert inf.match_device([older, newer], DEVICE)['selected']['inf_name'] == 'a.inf'
