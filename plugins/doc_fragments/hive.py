@@ -17,12 +17,53 @@ options:
         to localhost), for example C(/images/win7/Windows/System32/config/SYSTEM).
       - The file is replaced atomically (written beside it, then renamed), so an interrupted run leaves the old
         hive or the new one, never a broken file. Owner and mode are kept.
+      - Exactly one of O(hive), O(image) and O(images) is required.
     type: path
-    required: true
+  image:
+    description:
+      - A disk image holding the Windows installation (raw, qcow2, vmdk, vhd, vhdx, whatever libguestfs opens),
+        instead of a hive file. The module finds the installation (an NTFS file system with
+        C(Windows\System32\config\SYSTEM), names matched case-insensitively), edits its hives with the same engine
+        and puts them back.
+      - The appliance writes to a temporary qcow2 overlay; the image changes only in the final C(qemu-img commit) of
+        the few changed clusters, so any failure before that (a full file system, a missing driver file, a killed
+        run) leaves the image as it was.
+      - An image another process has open for writing (a running VM) is refused.
+      - Needs libguestfs (Debian C(python3-guestfs) and C(libguestfs-tools)). Where KVM misbehaves, set
+        C(LIBGUESTFS_BACKEND_SETTINGS=force_tcg) in the environment; the collection does not force it.
+    type: path
+  format:
+    description:
+      - Format of O(image); detected by qemu-img when not given.
+    type: str
+    choices: [raw, qcow2, vmdk, vhdx, vpc, vdi, qed]
+  root:
+    description:
+      - Which Windows installation of O(image) to edit when it holds several, as C(/dev/sda2) or C(/dev/sda2:/Windows).
+    type: str
+  images:
+    description:
+      - Several images in one task, sharing one libguestfs appliance (its start is most of the cost). Each with
+        C(path) and optionally C(format) and C(root). The result then has one entry per image in RV(results).
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: The image.
+        type: path
+        required: true
+      format:
+        description: Its format.
+        type: str
+        choices: [raw, qcow2, vmdk, vhdx, vpc, vdi, qed]
+      root:
+        description: Which installation, when it holds several.
+        type: str
   backup:
     description:
       - Keep the previous hive as C(<hive>.<pid>.<timestamp>~) when something changes; its path is returned
         as RV(backup_file). The backup is a hard link to the old file where possible, so it costs no copy.
+      - In an image the previous hive is kept beside it as C(<hive>.sanboot.<timestamp>~).
     type: bool
     default: true
   allow_dirty:

@@ -59,8 +59,28 @@ def parse_nics(specs):
     return nics
 
 
+def _local(params, system, extras):
+    """Parameters for a run on one local SYSTEM file (a hive file, or a copy downloaded from an image)."""
+    local = dict(params, hive=system, software_hive=extras.get('SOFTWARE') or params.get('software_hive'))
+    if not params.get('hive'):
+        local['backup'] = False     # inside an image the editor keeps the backup beside the hive
+    return local
+
+
 def run_iscsi_boot(params, check_mode):
-    """sanboot.windows.iscsi_boot on a SYSTEM hive file (params as in the module)."""
+    """sanboot.windows.iscsi_boot on a SYSTEM hive file or inside disk images (params as in the module)."""
+    return offline.dispatch(params, check_mode,
+                            lambda system, extras: _run_iscsi_boot_file(_local(params, system, extras), check_mode),
+                            extra_hives=('SOFTWARE',))
+
+
+def run_iscsi_boot_info(params):
+    """sanboot.windows.iscsi_boot_info on a SYSTEM hive file or inside disk images: the report, nothing written."""
+    return offline.dispatch(params, True, lambda system, extras: _run_iscsi_boot_info_file(
+        _local(params, system, extras)), extra_hives=('SOFTWARE',))
+
+
+def _run_iscsi_boot_file(params, check_mode):
     nics = parse_nics(params.get('nics'))
     state = params.get('state', 'present')
     if state == 'present' and not nics:
@@ -105,8 +125,7 @@ def run_iscsi_boot(params, check_mode):
                        allow_dirty=params.get('allow_dirty', False))
 
 
-def run_iscsi_boot_info(params):
-    """sanboot.windows.iscsi_boot_info on a SYSTEM hive file: the report, nothing written."""
+def _run_iscsi_boot_info_file(params):
     nics = parse_nics(params.get('nics'))
     software = _software(params.get('software_hive'))
     hive = Hive(params['hive'], allow_dirty=True)

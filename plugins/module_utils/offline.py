@@ -18,10 +18,41 @@ from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
 
 # Argument spec shared by the offline modules (plain data, so this file needs no Ansible import).
 HIVE_ARGS = dict(
-    hive=dict(type='path', required=True),
+    hive=dict(type='path'),
+    image=dict(type='path'),
+    format=dict(type='str', choices=['raw', 'qcow2', 'vmdk', 'vhdx', 'vpc', 'vdi', 'qed']),
+    root=dict(type='str'),
+    images=dict(type='list', elements='dict', options=dict(
+        path=dict(type='path', required=True),
+        format=dict(type='str', choices=['raw', 'qcow2', 'vmdk', 'vhdx', 'vpc', 'vdi', 'qed']),
+        root=dict(type='str'),
+    )),
     backup=dict(type='bool', default=True),
     allow_dirty=dict(type='bool', default=False),
 )
+TARGET_CHOICE = dict(mutually_exclusive=[('hive', 'image', 'images')],
+                     required_one_of=[('hive', 'image', 'images')])
+
+
+def dispatch(params, check_mode, run_local, hive_name='SYSTEM', extra_hives=()):
+    """Run ``run_local(hive path, {extra hive name: path or None})`` on a hive file, or inside disk images.
+
+    With ``images`` the result is {'changed', 'results': [one result per image]}; with ``image`` it is that
+    image's result.
+    """
+    if params.get('hive'):
+        return run_local(params['hive'], {})
+    from ansible_collections.sanboot.windows.plugins.module_utils import image as image_backend
+    if params.get('image'):
+        images = [dict(path=params['image'], format=params.get('format'), root=params.get('root'))]
+    else:
+        images = [dict(path=i['path'], format=i.get('format'), root=i.get('root')) for i in params['images']]
+    job = image_backend.hive_job(run_local, hive=hive_name, extra_hives=extra_hives, check_mode=check_mode)
+    results = image_backend.run_on_images(images, job, check_mode=check_mode, backup=params.get('backup', True))
+    if params.get('image'):
+        return results[0]
+    warnings = [w for r in results for w in r.pop('warnings', [])]
+    return {'changed': any(r.get('changed') for r in results), 'results': results, 'warnings': warnings}
 
 ROOT_ALIASES = ('HKLM:', 'HKLM', 'HKEY_LOCAL_MACHINE')
 

@@ -214,7 +214,8 @@ def main():
     argument_spec.update(offline.HIVE_ARGS)
     module = AnsibleModule(
         argument_spec=argument_spec,
-        mutually_exclusive=[('class_guid', 'class')],
+        mutually_exclusive=[('class_guid', 'class')] + offline.TARGET_CHOICE['mutually_exclusive'],
+        required_one_of=offline.TARGET_CHOICE['required_one_of'],
         required_if=[('state', 'present', ('service',)), ('state', 'present', ('class_guid', 'class'), True)],
         supports_check_mode=True,
     )
@@ -231,8 +232,9 @@ def main():
             return cddb.plan_critical_device(hive, planner, p['hardware_ids'], service=p['service'], guid=guid,
                                              values=values, state=p['state'], control_sets=p['control_sets'])
 
-        result = offline.run(p['hive'], plan, check_mode=module.check_mode, backup=p['backup'],
-                             allow_dirty=p['allow_dirty'])
+        result = offline.dispatch(p, module.check_mode, lambda path, extras: offline.run(
+            path, plan, check_mode=module.check_mode, backup=p['backup'] and bool(p['hive']),
+            allow_dirty=p['allow_dirty']))
     except RegistryError as exc:
         module.fail_json(msg=str(exc))
     for warning in result.pop('warnings', []):

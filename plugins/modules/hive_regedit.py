@@ -28,6 +28,7 @@ options:
   path:
     description:
       - Key to work on, for example C(HKLM:\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters).
+      - With O(image), the C(HKLM\<HIVE>) part chooses the hive file (C(SYSTEM) when the path is hive-relative).
     type: str
     required: true
     aliases: [key]
@@ -159,13 +160,15 @@ def main():
         delete_key=dict(type='bool', default=True),
     )
     argument_spec.update(offline.HIVE_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **offline.TARGET_CHOICE)
     p = module.params
     try:
         plan = offline.plan_regedit(p['path'], name=p['name'], data=p['data'], type_name=p['type'],
                                     state=p['state'], delete_key=p['delete_key'])
-        result = offline.run(p['hive'], plan, check_mode=module.check_mode, backup=p['backup'],
-                             allow_dirty=p['allow_dirty'])
+        hive_name = offline.split_hive_path(p['path'])[0] or 'SYSTEM'
+        result = offline.dispatch(p, module.check_mode, lambda path, extras: offline.run(
+            path, plan, check_mode=module.check_mode, backup=p['backup'] and bool(p['hive']),
+            allow_dirty=p['allow_dirty']), hive_name=hive_name)
     except RegistryError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(**result)

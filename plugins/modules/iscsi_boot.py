@@ -79,8 +79,9 @@ options:
     type: bool
     default: true
 notes:
-  - Files of a driver taken from O(drivers) are not copied by this module (it edits a hive file); the result lists
-    them. The image modules copy them into the image.
+  - With O(hive), files of a driver taken from O(drivers) are not copied (the module edits a hive file); the result
+    lists them. With O(image) they are copied where Windows puts them (C(System32\drivers) for DIRIDs 12 and 13,
+    C(System32) for 11); identical files already there are not rewritten.
   - The doctor's verdict on the result is returned as RV(ready) and RV(findings).
 seealso:
   - module: sanboot.windows.iscsi_boot_info
@@ -158,6 +159,16 @@ backup_file:
   description: Path of the backup of the previous hive, when one was made.
   returned: changed and backup is true and not check mode
   type: str
+files_written:
+  description: Driver files copied into the image (guest paths).
+  returned: with image
+  type: list
+  elements: str
+results:
+  description: With O(images), one result per image (each with the fields above, C(image) and C(root)).
+  returned: with images
+  type: list
+  elements: dict
 control_sets:
   description: Control sets that were edited.
   returned: state is present
@@ -183,7 +194,7 @@ def main():
     argument_spec.update(offline.HIVE_ARGS)
     argument_spec.update(bootjob.OPTION_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[('state', 'present', ('nics',))])
+                           required_if=[('state', 'present', ('nics',))], **offline.TARGET_CHOICE)
     try:
         result = bootjob.run_iscsi_boot(module.params, module.check_mode)
     except RegistryError as exc:

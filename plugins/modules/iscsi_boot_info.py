@@ -27,9 +27,35 @@ extends_documentation_fragment:
 options:
   hive:
     description:
-      - Path of the installation's SYSTEM hive file.
+      - Path of the installation's SYSTEM hive file. Exactly one of O(hive), O(image) and O(images) is required.
     type: path
-    required: true
+  image:
+    description:
+      - A disk image holding the installation instead (opened read-only; see M(sanboot.windows.iscsi_boot)).
+    type: path
+  format:
+    description: Format of O(image); detected when not given.
+    type: str
+    choices: [raw, qcow2, vmdk, vhdx, vpc, vdi, qed]
+  root:
+    description: Which installation of O(image) when it holds several (C(/dev/sda2)).
+    type: str
+  images:
+    description: Several images, one appliance; one report per image in RV(results).
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: The image.
+        type: path
+        required: true
+      format:
+        description: Its format.
+        type: str
+        choices: [raw, qcow2, vmdk, vhdx, vpc, vdi, qed]
+      root:
+        description: Which installation.
+        type: str
 attributes:
   check_mode:
     support: full
@@ -114,17 +140,22 @@ dirty:
   description: Whether the hive header says it was not cleanly written.
   returned: always
   type: bool
+results:
+  description: With O(images), one report per image.
+  returned: with images
+  type: list
+  elements: dict
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob
+from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, offline
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 
 
 def main():
-    argument_spec = dict(hive=dict(type='path', required=True))
+    argument_spec = dict((k, v) for k, v in offline.HIVE_ARGS.items() if k not in ('backup', 'allow_dirty'))
     argument_spec.update(bootjob.OPTION_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **offline.TARGET_CHOICE)
     try:
         result = bootjob.run_iscsi_boot_info(module.params)
     except RegistryError as exc:

@@ -1,0 +1,405 @@
+# -*- coding: utf-8 -*-
+# Copyright: sanboot.windows contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Disk image back-end on libguestfs: find the Windows installation, edit its hives with the same engine.
+
+Every image gets a qcow2 overlay (backing file: the image) in a temporary folder, and the libguestfs appliance
+writes only to the overlays. The image itself changes only at the very end, when the overlay's few changed
+clusters are committed with `qemu-img commit`. Anything that fails before that - a full file system, a driver
+file missing from the package, a killed process - leaves the image untouched. Several images share one
+appliance (its launch is most of the cost).
+
+libguestfs' Python bindings ship with the distribution (Debian python3-guestfs, Fedora python3-libguestfs).
+On hosts where KVM misbehaves, set LIBGUESTFS_BACKEND_SETTINGS=force_tcg (the collection never forces it).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
+
+try:
+    import guestfs
+    HAS_GUESTFS = True
+    GUESTFS_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - depends on the host
+    HAS_GUESTFS = False
+    GUESTFS_IMPORT_ERROR = str(exc)
+
+FORMATS = ('raw', 'qcow2', 'vmdk', 'vhdx', 'vpc', 'vdi', 'qed')
+
+
+class ImageError(RegistryError):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Checks before anything is opened
+
+def writers_of(path):
+    """PIDs of other processes that have ``path`` open for writing (Linux /proc)."""
+    target = os.path.realpath(path)
+    pids = []
+    for pid in os.listdir('/proc') if os.path.isdir('/proc') else []:
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        fd_dir = '/proc/%s/fd' % pid
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(os.path.join(fd_dir, fd)) != target:
+                    continue
+                with open('/proc/%s/fdinfo/%s' % (pid, fd)) as f:
+                    flags = [line.split()[1] for line in f if line.startswith('flags:')]
+            except OSError:
+                continue
+            if flags and int(flags[0], 8) & 0o3:      # O_WRONLY or O_RDWR
+                pids.append(int(pid))
+                break
+    return pids
+
+
+def inspect_file(path, fmt=None):
+    """qemu-img's view of an image: {'format', 'virtual-size', ...}; ImageError for anything unusable."""
+    if not os.path.exists(path):
+        raise ImageError('disk image %s does not exist' % path)
+    if os.path.isdir(path):
+        raise ImageError('%s is a directory, not a disk image' % path)
+    busy = writers_of(path)
+    if busy:
+        raise ImageError('disk image %s is open for writing by another process (PID %s); stop it (a running VM?) '
+                         'before editing the image. Nothing was changed.' % (path, ', '.join(map(str, busy))))
+    cmd = ['qemu-img', 'info', '--output=json'] + (['-f', fmt] if fmt else []) + [path]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        message = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'qemu-img failed'
+        if 'lock' in message:
+            raise ImageError('disk image %s is locked by another process (%s). Nothing was changed.' % (path, message))
+        raise ImageError('%s is not a disk image qemu-img can open (%s). Nothing was changed.' % (path, message))
+    info = json.loads(proc.stdout)
+    if fmt is None and info.get('format') not in FORMATS:
+        raise ImageError('%s: unexpected image format %r; give format explicitly' % (path, info.get('format')))
+    if info.get('backing-filename'):
+        # An overlay of ours on top of another overlay is fine for qemu, but committing would write into the
+        # parent chain's top only; say so rather than surprise.
+        pass
+    return info
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Overlays
+
+class Overlay(object):
+    """A qcow2 file whose backing file is the image: the appliance writes here, the image stays as it is."""
+
+    def __init__(self, image, fmt, workdir, index):
+        self.image = os.path.abspath(image)
+        self.fmt = fmt
+        self.path = os.path.join(workdir, 'overlay-%d.qcow2' % index)
+        subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', fmt, '-b', self.image, self.path],
+                       check=True, capture_output=True)
+
+    def commit(self):
+        """Write the changed clusters into the image (the only step that touches it)."""
+        proc = subprocess.run(['qemu-img', 'commit', '-q', self.path], capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise ImageError('qemu-img commit into %s failed: %s' % (self.image, proc.stderr.strip()))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The appliance
+
+class WindowsInstall(object):
+    """A Windows installation found on one of the session's drives."""
+
+    def __init__(self, session, device, systemroot):
+        self.session = session
+        self.device = device
+        self.systemroot = systemroot        # guest path, e.g. /Windows
+
+    def describe(self):
+        return '%s:%s' % (self.device, self.systemroot)
+
+
+class GuestSession(object):
+    """One libguestfs appliance for one or more images (through their overlays, or read-only)."""
+
+    def __init__(self, drives, readonly):
+        if not HAS_GUESTFS:
+            raise ImageError('the libguestfs Python bindings are not installed on this host (Debian/Ubuntu: apt install '
+                             'python3-guestfs; Fedora/RHEL: dnf install python3-libguestfs): %s'
+                             % GUESTFS_IMPORT_ERROR)
+        self.g = guestfs.GuestFS(python_return_dict=True)
+        self.mounted = None
+        try:
+            for path, fmt in drives:
+                self.g.add_drive_opts(path, format=fmt, readonly=readonly)
+            self.g.launch()
+        except RuntimeError as exc:
+            self.close()
+            raise ImageError('libguestfs could not start its appliance on %s: %s (on hosts where KVM misbehaves, set '
+                             'LIBGUESTFS_BACKEND_SETTINGS=force_tcg)' % (', '.join(p for p, _f in drives), exc))
+        self.devices = self.g.list_devices()
+
+    def close(self):
+        g, self.g = self.g, None
+        if g is None:
+            return
+        try:
+            if self.mounted:
+                g.umount_all()
+            g.shutdown()
+        except RuntimeError:
+            pass
+        g.close()
+
+    def finish(self):
+        """Unmount, flush and stop the appliance; errors here mean the writes may be incomplete."""
+        try:
+            if self.mounted:
+                self.g.umount_all()
+                self.mounted = None
+            self.g.sync()
+            self.g.shutdown()
+        except RuntimeError as exc:
+            raise ImageError('libguestfs failed to flush its writes: %s; the image was not changed' % exc)
+        finally:
+            self.g.close()
+            self.g = None
+
+    def drive_of(self, device):
+        """Index of the drive (as added) that holds a partition or file system device."""
+        for index, dev in enumerate(self.devices):
+            if device == dev or device.startswith(dev) and device[len(dev):].isdigit():
+                return index
+        raise ImageError('device %s belongs to no drive' % device)
+
+    def find_windows(self, drive_index=None):
+        """Every Windows installation: an NTFS file system with <systemroot>/System32/config/SYSTEM.
+
+        A direct look rather than inspect_os(): it needs only the hives (inspection also wants executables to
+        tell the architecture) and is much faster under TCG.
+        """
+        found = []
+        try:
+            filesystems = self.g.list_filesystems()
+        except RuntimeError as exc:
+            raise ImageError('libguestfs cannot read the partitions: %s' % exc)
+        for device, fstype in sorted(filesystems.items()):
+            if fstype != 'ntfs':
+                continue
+            if drive_index is not None and self.drive_of(device) != drive_index:
+                continue
+            try:
+                self.g.mount_ro(device, '/')
+            except RuntimeError:
+                continue
+            try:
+                for top in self.g.ls('/'):
+                    root = '/' + top
+                    if top.lower() in ('windows', 'winnt') and self.g.is_dir(root):
+                        hive = self.resolve(root + '/system32/config/system', mounted=True)
+                        if hive and self.g.is_file(hive):
+                            found.append(WindowsInstall(self, device, root))
+            finally:
+                self.g.umount_all()
+        return found
+
+    def resolve(self, path, mounted=False):
+        """Case-insensitive path (Windows names) -> the path as stored, or None when it does not exist."""
+        try:
+            real = self.g.case_sensitive_path(path)
+        except RuntimeError:
+            return None
+        return real if self.g.exists(real) else None
+
+    def mount(self, install, writable):
+        if self.mounted == (install.device, writable):
+            return
+        if self.mounted:
+            self.g.umount_all()
+        try:
+            if writable:
+                self.g.mount(install.device, '/')
+            else:
+                self.g.mount_ro(install.device, '/')
+        except RuntimeError as exc:
+            raise ImageError('cannot mount %s%s: %s (a Windows that was hibernated or shut down with Fast Startup '
+                             'cannot be mounted for writing; boot it and shut it down fully)'
+                             % (install.device, ' for writing' if writable else '', exc))
+        self.mounted = (install.device, writable)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Jobs
+
+def _guest_join(*parts):
+    return '/'.join(p.strip('/') for p in parts if p)
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class InstallEditor(object):
+    """Download the hives of one installation, run an offline job on them, put the results back."""
+
+    def __init__(self, session, install, workdir, check_mode, backup):
+        self.session = session
+        self.g = session.g
+        self.install = install
+        self.workdir = workdir
+        self.check_mode = check_mode
+        self.backup = backup
+        self.config = session.resolve(_guest_join(install.systemroot, 'system32', 'config'))
+
+    def hive(self, name, required=True):
+        """(guest path, local copy) of config/<name> (found case-insensitively)."""
+        self.session.mount(self.install, writable=False)
+        guest = self.session.resolve(self.config + '/' + name)
+        if guest is None or not self.g.is_file(guest):
+            if required:
+                raise ImageError('%s has no %s hive in %s' % (self.install.describe(), name, self.config))
+            return None, None
+        local = os.path.join(self.workdir, name)
+        self.g.download(guest, local)
+        return guest, local
+
+    def put_file(self, local, guest_dir, name):
+        """Copy a file into the installation unless an identical one is there. Returns True when written."""
+        directory = self._mkdir(guest_dir)
+        existing = self.session.resolve(_guest_join(directory, name))
+        if existing and self.g.is_file(existing) and self.g.checksum('sha256', existing) == _sha256(local):
+            return False
+        self.g.upload(local, existing or '/' + _guest_join(directory, name))
+        return True
+
+    def _mkdir(self, guest_dir):
+        parts = [p for p in guest_dir.strip('/').split('/') if p]
+        here = ''
+        for part in parts:
+            candidate = self.session.resolve(here + '/' + part)
+            if candidate is None:
+                candidate = here + '/' + part
+                self.g.mkdir(candidate)
+            here = candidate
+        return here
+
+    def write_hive(self, guest, local):
+        """Put a hive written by the engine back; the previous one is kept beside it unless backup is off."""
+        backup = None
+        if self.backup:
+            stamp = datetime.datetime.now().strftime('%Y-%m-%d@%H:%M:%S')
+            backup = '%s.sanboot.%s~' % (guest, stamp)
+            self.g.cp(guest, backup)
+        self.g.upload(local, guest)
+        return backup
+
+
+def copy_driver_files(editor, files, label=None):
+    """Place a driver package's files where Windows puts them. Returns the guest paths written."""
+    written = []
+    for item in files:
+        if not item.get('present'):
+            raise ImageError('%s is not in the driver package (looked for %s); the installation would have a '
+                             'service without its driver' % (item['name'], item.get('source_path')))
+        target = (item.get('target') or '').replace('\\', '/')
+        if not target:
+            raise ImageError('no place under the Windows folder is known for %s (DIRID %s)'
+                             % (item['name'], item.get('dirid')))
+        guest_dir = _guest_join(editor.install.systemroot, os.path.dirname(target))
+        if editor.put_file(item['found_at'] or item['source_path'], guest_dir, os.path.basename(target)):
+            written.append('/' + _guest_join(guest_dir, os.path.basename(target)))
+    return written
+
+
+def run_on_images(images, job, check_mode=False, backup=True):
+    """Run ``job(editor)`` on the Windows installation of each image, sharing one appliance.
+
+    ``images``: [{'path', 'format' (or None), 'root' (or None)}]. ``job`` returns a result dict with
+    'changed'. Returns the list of results (one per image, in order); raises ImageError before touching any
+    image when one of them cannot be used.
+    """
+    if not images:
+        raise ImageError('no image given')
+    infos = [inspect_file(i['path'], i.get('format')) for i in images]
+    workdir = tempfile.mkdtemp(prefix='sanboot-image-')
+    overlays = []
+    session = None
+    try:
+        drives = []
+        for index, (image, info) in enumerate(zip(images, infos)):
+            fmt = image.get('format') or info['format']
+            if check_mode:
+                drives.append((os.path.abspath(image['path']), fmt))
+            else:
+                overlay = Overlay(image['path'], fmt, workdir, index)
+                overlays.append(overlay)
+                drives.append((overlay.path, 'qcow2'))
+        session = GuestSession(drives, readonly=check_mode)
+        results = []
+        for index, image in enumerate(images):
+            installs = session.find_windows(drive_index=index)
+            if image.get('root'):
+                installs = [i for i in installs if image['root'] in (i.device, i.describe())]
+            if not installs:
+                raise ImageError('%s: no Windows installation found (no NTFS file system with '
+                                 'Windows\\System32\\config\\SYSTEM)%s. Nothing was changed.'
+                                 % (image['path'], ' matching root %r' % image['root'] if image.get('root') else ''))
+            if len(installs) > 1:
+                raise ImageError('%s holds several Windows installations (%s): choose one with root'
+                                 % (image['path'], ', '.join(i.describe() for i in installs)))
+            install = installs[0]
+            local = os.path.join(workdir, 'image-%d' % index)
+            os.mkdir(local)
+            editor = InstallEditor(session, install, local, check_mode, backup)
+            result = job(editor)
+            result['image'] = image['path']
+            result['root'] = install.describe()
+            results.append(result)
+        session.finish()
+        session = None
+        for overlay, result in zip(overlays, results):
+            if result.get('changed'):
+                overlay.commit()
+        return results
+    except RuntimeError as exc:
+        raise ImageError('libguestfs failed: %s; the image was not changed' % exc)
+    finally:
+        if session is not None:
+            session.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def hive_job(run_local, hive='SYSTEM', extra_hives=(), check_mode=False):
+    """A job for run_on_images: run ``run_local(local hive path, {name: local path or None})`` on downloaded hives,
+    then put the changed hive (and the files of drivers it installed) back into the installation."""
+    def job(editor):
+        guest, local = editor.hive(hive)
+        extras = dict((name, editor.hive(name, required=False)[1]) for name in extra_hives)
+        result = run_local(local, extras)
+        result['files_written'] = []
+        if result.get('changed') and not check_mode:
+            editor.session.mount(editor.install, writable=True)
+            for nic in result.get('nics') or []:
+                if nic.get('service_created'):
+                    result['files_written'].extend(copy_driver_files(editor, nic.get('files') or []))
+            result['backup_file'] = editor.write_hive(guest, local)
+        return result
+    return job
