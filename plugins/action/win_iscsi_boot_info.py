@@ -1,0 +1,23 @@
+# -*- coding: utf-8 -*-
+# Copyright: sanboot.windows contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of sanboot.windows.win_iscsi_boot_info (documentation in plugins/modules/win_iscsi_boot_info.py)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.sanboot.windows.plugins.plugin_utils._winrm_action import LiveRegistryAction
+
+ARGUMENT_SPEC = dict(
+    nics=dict(type='list', elements='raw'),
+    drivers=dict(type='list', elements='path', default=[]),
+    lenient=dict(type='bool', default=False),
+    templates=dict(type='dict'),
+)
+
+
+class ActionModule(LiveRegistryAction):
+    JOB = 'iscsi_boot_info'
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    PATH_OPTIONS = ('drivers',)

@@ -1,0 +1,242 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: sanboot.windows contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Documentation only: the work is done by the action plugin of the same name, on the controller.
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: win_iscsi_boot
+short_description: Make a running Windows (7 SP1 to Server 2025) boot from iSCSI, over WinRM
+version_added: 0.1.0
+description:
+  - The live twin of M(sanboot.windows.iscsi_boot) - same options (without the hive file options) and same results -
+    for a Windows host reached over WinRM. The next boot through iPXE C(sanhook)/C(sanboot) with an iBFT then comes
+    up from the iSCSI disk instead of stopping with 0x7B.
+  - The change is computed on the controller by the same engine as the offline module, on a copy of the host's
+    C(HKLM\SYSTEM) taken with C(reg save); the host only runs stock commands (C(cmd.exe), C(reg.exe), C(certutil),
+    and C(expand), C(pnputil) when a driver package is staged; C(schtasks) when the change must be imported as
+    SYSTEM). This works on stock Windows 7 SP1 / Server 2008 R2 (WinRM 2.0, PowerShell 2.0), where Ansible's
+    PowerShell modules do not run, as well as on Windows 8 to 11 and Server 2012 to 2025.
+  - One WinRM shell per task and at most three commands whatever the number of values - read, stage a driver package
+    (only when needed), apply. The change is imported with C(reg import) as one C(.reg) file, the record of the
+    original values first, so an interrupted run is undone exactly by O(state=absent) and completed by running the
+    task again. The result's RV(winrm) counts requests and time.
+  - Uses the host's WinRM connection variables (C(ansible_host), C(ansible_port), C(ansible_user),
+    C(ansible_password), C(ansible_winrm_scheme), C(ansible_winrm_transport), C(ansible_winrm_path),
+    C(ansible_winrm_server_cert_validation), C(ansible_winrm_ca_trust_path), ...) through pywinrm on the controller;
+    Ansible's own connection is never used, so C(ansible_connection=winrm) inventories work as they are. Certificates
+    are validated over HTTPS unless C(ansible_winrm_server_cert_validation=ignore). The password never appears in
+    results or messages.
+  - Every change, its reason and its source are listed in the collection's C(docs/how-it-works.md); how the live
+    path works, the commands it runs and its limits in C(docs/live-hosts.md).
+author:
+  - sanboot.windows contributors (@sanboot)
+options:
+  state:
+    description:
+      - C(present) makes the installation iSCSI-bootable; C(absent) restores every value and key the module changed
+        (the record is kept in the registry, at C(HKLM\SYSTEM\sanboot.windows\iscsi_boot)).
+    type: str
+    choices: [present, absent]
+    default: present
+  nics:
+    description:
+      - The boot network adapters, as the target hardware presents them. Each entry is a PCI ID as Windows writes it
+        (C(PCI\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03), most specific is best), as C(lspci -n) prints it
+        (C(8086:100e)), or a dictionary with C(id), optionally C(service) (the in-box driver service that drives it)
+        and C(location) (C(PCIROOT(0)#PCI(0300))).
+      - M(sanboot.windows.win_iscsi_boot_info) lists the adapters present on the host.
+      - Required with O(state=present).
+    type: list
+    elements: raw
+  drivers:
+    description:
+      - Driver packages on the controller (INF files or folders such as an extracted virtio-win ISO) to take the NIC
+        driver from when the host does not have it. The driver Windows would choose for the NIC is used.
+      - When that driver's service is not installed on the host, the package (the files beside its INF and the files
+        it copies) is sent to the host in one cabinet, added to the driver store with C(pnputil -i -a) (Windows 7 to
+        10 1511) or C(pnputil /add-driver /install) (Windows 10 1607 and later), and its service binaries are copied
+        to their INF destinations before any registry change. Relative paths are looked up like C(files/).
+    type: list
+    elements: path
+    default: []
+  lenient:
+    description:
+      - Also accept undecorated Models sections on 64-bit Windows, as old tools do (Windows itself does not).
+    type: bool
+    default: false
+  templates:
+    description:
+      - Substitutions for driver source templates (C($ARCH$), C(INX_*) tokens) met in O(drivers).
+    type: dict
+  wfp_filter_optional:
+    description:
+      - Set the WFP lightweight filter's C(FilterRunType) to 2 (optional) (KB 2507616, KB 976042).
+    type: bool
+    default: true
+  boot_driver_flags:
+    description:
+      - OR the network-boot bit (0x1) into C(Control\BootDriverFlags) and C(HardwareConfig\<current>\BootDriverFlags).
+    type: bool
+    default: true
+  auto_reboot:
+    description:
+      - Set C(CrashControl\AutoReboot); C(false) keeps a stop error on screen. Unset leaves it alone.
+    type: bool
+  nic_power_management:
+    description:
+      - C(false) stops Windows from powering the boot NIC off (C(PnPCapabilities=24), KB 2740020).
+    type: bool
+    default: false
+  control_sets:
+    description:
+      - C(current) edits the control set Windows boots with; C(all) every control set that C(Select) names.
+    type: str
+    choices: [current, all]
+    default: current
+  reset_device_policy:
+    description:
+      - Reset C(Control\PnP\DisableCDDB) and C(DontStartRawDevices) to 0, with a warning. C(false) only warns.
+    type: bool
+    default: true
+  system_import:
+    description:
+      - On Windows 8 and later C(HKLM\SYSTEM\DriverDatabase) is writable only by SYSTEM, not by Administrators.
+        C(auto) imports the change through a one-shot scheduled task running as SYSTEM (C(schtasks /ru SYSTEM)) when it
+        writes C(DriverDatabase), and directly otherwise; C(always) always does; C(never) never does (the import then
+        fails at the first C(DriverDatabase) key on Windows 8 and later, and the result says what was applied).
+    type: str
+    choices: [auto, always, never]
+    default: auto
+attributes:
+  action:
+    support: full
+    description: Runs on the controller as an action plugin and talks to the host with pywinrm.
+  async:
+    support: none
+  check_mode:
+    support: full
+    description: Reads the host and reports the change, with diff, without writing anything (one command).
+  diff_mode:
+    support: full
+    description: Shows the registry change as C(.reg) text.
+  platform:
+    support: full
+    platforms: windows
+    description: Windows 7 SP1 / Server 2008 R2 to Windows 11 / Server 2025, over WinRM.
+requirements:
+  - On the controller - pywinrm, and the libhivex Python bindings from the distribution (C(python3-hivex)).
+  - On the host - WinRM enabled (C(winrm quickconfig)); a user that is an elevated administrator (C(reg save) needs the
+    backup privilege - the built-in Administrator, a domain administrator, or any local administrator when
+    C(LocalAccountTokenFilterPolicy) is 1).
+notes:
+  - Basic authentication over HTTP (C(ansible_winrm_transport=basic), C(ansible_winrm_scheme=http)) needs
+    C(AllowUnencrypted) and C(Basic) enabled on the host's WinRM service; prefer HTTPS or NTLM/Kerberos.
+  - The host's registry is read once per task (its SYSTEM hive, base64-encoded, about 1.8 times its size on the wire,
+    10 to 60 MB) - the price of running the unchanged offline engine on an exact copy.
+  - Windows applies the changes at the next boot; nothing is restarted.
+seealso:
+  - module: sanboot.windows.iscsi_boot
+  - module: sanboot.windows.win_iscsi_boot_info
+  - module: sanboot.windows.win_critical_device
+  - name: docs/live-hosts.md
+    description: How the live modules work, the commands they run, limits, interrupted runs.
+    link: https://example.invalid/sanboot/windows/docs/live-hosts.md
+'''
+
+EXAMPLES = r'''
+- name: Make a running Windows 7 boot from iSCSI on QEMU's e1000 (in-box E1G60 driver)
+  sanboot.windows.win_iscsi_boot:
+    nics:
+      - id: PCI\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03
+        service: E1G60
+    auto_reboot: false
+
+- name: Server 2022 that will boot on virtio-net, driver from an extracted virtio-win ISO on the controller
+  sanboot.windows.win_iscsi_boot:
+    nics: [PCI\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00]
+    drivers: [/srv/virtio-win/NetKVM/2k22/amd64]
+
+- name: Undo everything
+  sanboot.windows.win_iscsi_boot:
+    state: absent
+'''
+
+RETURN = r'''
+os:
+  description: The Windows version found (from the host's C(HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion)).
+  returned: always
+  type: dict
+  sample: {name: Windows 7 Professional, version: '6.1', build: 7601, arch: x86, family: CriticalDeviceDatabase}
+nics:
+  description: Per boot NIC, its IDs, the driver service and where it came from, and the DriverDatabase record.
+  returned: state is present
+  type: list
+  elements: dict
+boot_start_services:
+  description: Services set to start at boot.
+  returned: state is present
+  type: list
+  elements: str
+ready:
+  description: The doctor's verdict on the registry as it is after this task (or would be, in check mode).
+  returned: state is present
+  type: bool
+findings:
+  description: The doctor's findings on the result (see M(sanboot.windows.win_iscsi_boot_info)).
+  returned: state is present
+  type: list
+  elements: dict
+restored:
+  description: Number of keys and values put back.
+  returned: state is absent
+  type: int
+changes:
+  description: One entry per registry operation (create_key, set_value, delete_value, delete_key), in order.
+  returned: always
+  type: list
+  elements: dict
+reg:
+  description: The change as a C(.reg) file (what was imported, before the record was moved first).
+  returned: always
+  type: str
+control_sets:
+  description: Control sets that were edited.
+  returned: state is present
+  type: list
+  elements: str
+dirty:
+  description: Always false (a saved hive is written cleanly); kept for the same results as the offline module.
+  returned: always
+  type: bool
+staged_drivers:
+  description: Driver packages sent to the host (INF, files, binaries copied, C(pnputil) exit code and published name).
+  returned: changed and a driver package was staged
+  type: list
+  elements: dict
+applied_as:
+  description: Who imported the change - the WinRM user, or C(SYSTEM (schtasks)).
+  returned: changed and not check mode
+  type: str
+winrm:
+  description: WinRM requests, commands, bytes sent and received, and seconds, in total and per phase.
+  returned: always
+  type: dict
+  sample: {requests: 152, commands: 2, bytes_sent: 266988, bytes_received: 21740592, seconds: 3.4}
+applied:
+  description: When the import failed halfway, the operations of RV(changes) that are in effect on the host (read back).
+  returned: failed during the import
+  type: list
+  elements: dict
+not_applied:
+  description: When the import failed halfway, the operations of RV(changes) that are not in effect.
+  returned: failed during the import
+  type: list
+  elements: dict
+'''

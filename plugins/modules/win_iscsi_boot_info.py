@@ -1,0 +1,138 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: sanboot.windows contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Documentation only: the work is done by the action plugin of the same name, on the controller.
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: win_iscsi_boot_info
+short_description: Tell whether a running Windows will boot from iSCSI, and list its network adapters, over WinRM
+version_added: 0.1.0
+description:
+  - The live twin of M(sanboot.windows.iscsi_boot_info) - same options (without the hive file options) and same
+    results, plus which adapters are present now - for a Windows host reached over WinRM.
+  - Reports the Windows version, the control sets, the network adapters the installation has seen with their
+    hardware and compatible IDs, driver service and PCI location path, and whether each is present now (its
+    volatile C(Enum\...\Control) key names an C(ActiveService)), so they can be fed to O(nics) of
+    M(sanboot.windows.win_iscsi_boot) or of the offline modules; and the doctor's findings.
+  - Never writes anything; one WinRM command per task.
+  - Uses the host's WinRM connection variables (C(ansible_host), C(ansible_port), C(ansible_user),
+    C(ansible_password), C(ansible_winrm_scheme), C(ansible_winrm_transport), C(ansible_winrm_server_cert_validation),
+    ...) through pywinrm on the controller; Ansible's own connection is never used. The host only runs stock commands
+    (C(cmd.exe), C(reg.exe), C(certutil)), so stock Windows 7 SP1 (WinRM 2.0, PowerShell 2.0) works. See
+    C(docs/live-hosts.md).
+author:
+  - sanboot.windows contributors (@sanboot)
+options:
+  nics:
+    description:
+      - The boot network adapters to check, as in M(sanboot.windows.win_iscsi_boot).
+    type: list
+    elements: raw
+  drivers:
+    description:
+      - Driver packages on the controller to look the NIC driver up in, as in M(sanboot.windows.win_iscsi_boot).
+    type: list
+    elements: path
+    default: []
+  lenient:
+    description:
+      - Also accept undecorated Models sections on 64-bit Windows.
+    type: bool
+    default: false
+  templates:
+    description:
+      - Substitutions for driver source templates met in O(drivers).
+    type: dict
+attributes:
+  action:
+    support: full
+    description: Runs on the controller as an action plugin and talks to the host with pywinrm.
+  async:
+    support: none
+  check_mode:
+    support: full
+    description: The module never changes anything.
+  diff_mode:
+    support: none
+    description: Nothing to show.
+  platform:
+    support: full
+    platforms: windows
+    description: Windows 7 SP1 / Server 2008 R2 to Windows 11 / Server 2025, over WinRM.
+requirements:
+  - On the controller - pywinrm, and the libhivex Python bindings from the distribution (C(python3-hivex)).
+  - On the host - WinRM enabled; a user that is an elevated administrator (C(reg save) needs the backup privilege).
+seealso:
+  - module: sanboot.windows.iscsi_boot_info
+  - module: sanboot.windows.win_iscsi_boot
+'''
+
+EXAMPLES = r'''
+- name: Which adapters does this Windows have, and will it boot from iSCSI through the e1000?
+  sanboot.windows.win_iscsi_boot_info:
+    nics:
+      - id: PCI\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03
+        service: E1G60
+  register: doctor
+
+- name: Feed the present adapters to the offline module for an image of the same machine
+  ansible.builtin.debug:
+    msg: "{{ doctor.present_adapters | map(attribute='hardware_ids') | map('first') | list }}"
+'''
+
+RETURN = r'''
+os:
+  description: Windows version, build, architecture, product type and which boot-device database it uses.
+  returned: always
+  type: dict
+control_sets:
+  description: C(Select) values, the current control set and all control sets C(Select) names.
+  returned: always
+  type: dict
+adapters:
+  description:
+    - Network adapters the installation has seen (C(Enum\PCI) instances of class Net), each with C(instance),
+      C(description), C(hardware_ids), C(compatible_ids), C(service), C(location_path), C(service_start),
+      C(starts_at_boot), C(present) (the device is there now) and C(active_service).
+  returned: always
+  type: list
+  elements: dict
+present_adapters:
+  description: The entries of RV(adapters) that are present now.
+  returned: always
+  type: list
+  elements: dict
+nics:
+  description: The boot NICs asked about, with the driver found for each (or null).
+  returned: always
+  type: list
+  elements: dict
+findings:
+  description: Each with C(id), C(severity), C(message), C(fix) and C(evidence).
+  returned: always
+  type: list
+  elements: dict
+ready:
+  description: True when no finding is an error for the given O(nics); null when no NIC was given.
+  returned: always
+  type: bool
+converted:
+  description: Whether M(sanboot.windows.win_iscsi_boot) has recorded changes on this host.
+  returned: always
+  type: bool
+dirty:
+  description: Always false (a saved hive is written cleanly).
+  returned: always
+  type: bool
+winrm:
+  description: WinRM requests, commands, bytes and seconds.
+  returned: always
+  type: dict
+'''

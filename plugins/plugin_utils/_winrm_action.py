@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# Copyright: sanboot.windows contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""FOR INTERNAL COLLECTION USE ONLY: the controller side shared by the win_* action plugins.
+
+The action plugins never call Ansible's connection: they validate their arguments like a module would,
+take the host's WinRM connection variables, and hand over to module_utils.winrm_backend, which talks to
+the host with pywinrm in one shell (stock cmd.exe commands only, so stock Windows 7 SP1 works).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible_collections.sanboot.windows.plugins.module_utils import winrm_backend
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
+
+# Inventory variables, in the order Ansible's winrm connection plugin gives them precedence (later wins).
+CONNECTION_VARS = {
+    'remote_addr': ('inventory_hostname', 'ansible_host', 'ansible_winrm_host'),
+    'port': ('ansible_port', 'ansible_winrm_port'),
+    'remote_user': ('ansible_user', 'ansible_winrm_user'),
+    'remote_password': ('ansible_password', 'ansible_winrm_pass', 'ansible_winrm_password'),
+    'scheme': ('ansible_winrm_scheme',),
+    'path': ('ansible_winrm_path',),
+    'transport': ('ansible_winrm_transport',),
+    'connection_timeout': ('ansible_winrm_connection_timeout',),
+}
+EXTRA_VARS = ('server_cert_validation', 'ca_trust_path', 'read_timeout_sec', 'operation_timeout_sec',
+              'message_encryption', 'cert_pem', 'cert_key_pem', 'kerberos_delegation', 'kerberos_hostname_override',
+              'credssp_disable_tlsv1_2', 'send_cbt', 'proxy', 'realm', 'service')
+
+
+class LiveRegistryAction(ActionBase):
+    """Base class: set JOB, ARGUMENT_SPEC and the validator's constraints in the subclass."""
+
+    JOB = None
+    ARGUMENT_SPEC = {}
+    MUTUALLY_EXCLUSIVE = []
+    REQUIRED_IF = []
+    PATH_OPTIONS = ()
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def _template(self, value):
+        if isinstance(value, str):
+            return self._templar.template(value)
+        return value
+
+    def _var(self, task_vars, names):
+        found = None
+        for name in names:
+            if name in task_vars and task_vars[name] is not None:
+                found = self._template(task_vars[name])
+        return found
+
+    def _connection_option(self, name):
+        if getattr(self._connection, 'transport', None) != 'winrm' and \
+                getattr(self._connection, '_load_name', '').split('.')[-1] != 'winrm':
+            return None
+        try:
+            return self._connection.get_option(name)
+        except (KeyError, AttributeError):
+            return None
+
+    def settings(self, task_vars):
+        """winrm_backend.Settings from the connection plugin's options (winrm) or the host's variables."""
+        values = {}
+        for option, names in CONNECTION_VARS.items():
+            value = self._connection_option(option)
+            values[option] = value if value is not None else self._var(task_vars, names)
+        extras = {}
+        for name in EXTRA_VARS:
+            value = self._var(task_vars, ('ansible_winrm_%s' % name,))
+            if value is not None:
+                extras[name] = value
+        validation = extras.pop('server_cert_validation', None)
+        ca_trust_path = extras.pop('ca_trust_path', None)
+        read_timeout = extras.pop('read_timeout_sec', None)
+        operation_timeout = extras.pop('operation_timeout_sec', None)
+        return winrm_backend.Settings(
+            host=values['remote_addr'], port=values['port'], user=values['remote_user'],
+            password=values['remote_password'], scheme=values['scheme'], path=values['path'],
+            transport=values['transport'], server_cert_validation=validation, ca_trust_path=ca_trust_path,
+            read_timeout=read_timeout or values['connection_timeout'], operation_timeout=operation_timeout,
+            extra=extras)
+
+    def _resolve_paths(self, params):
+        for option in self.PATH_OPTIONS:
+            items = params.get(option)
+            if not items:
+                continue
+            resolved = []
+            for item in items:
+                if os.path.isabs(item):
+                    resolved.append(item)
+                else:
+                    resolved.append(self._find_needle('files', item))
+            params[option] = resolved
+        return params
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super(LiveRegistryAction, self).run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        validator = ArgumentSpecValidator(self.ARGUMENT_SPEC, mutually_exclusive=self.MUTUALLY_EXCLUSIVE or None,
+                                          required_if=self.REQUIRED_IF or None)
+        validated = validator.validate(self._task.args)
+        if validated.error_messages:
+            result.update(failed=True, msg='; '.join(validated.error_messages))
+            return result
+        params = validated.validated_parameters
+        secrets = []
+        try:
+            params = self._resolve_paths(params)
+            settings = self.settings(task_vars)
+            secrets = settings.secrets()
+            out = winrm_backend.run_live(self.JOB, params, settings, check_mode=bool(self._task.check_mode))
+        except RegistryError as exc:
+            result.update(failed=True, msg=winrm_backend.redact(to_text(exc), secrets))
+            return result
+        except Exception as exc:  # pylint: disable=broad-except
+            result.update(failed=True, msg=winrm_backend.redact('%s: %s' % (exc.__class__.__name__, to_text(exc)),
+                                                                secrets))
+            return result
+        warnings = out.pop('warnings', None) or []
+        result.update(scrub(out, secrets))
+        if warnings:
+            result['warnings'] = [winrm_backend.redact(w, secrets) for w in warnings]
+        return result
+
+
+def scrub(value, secrets):
+    """Every string in a result with the secrets replaced (belt and braces: none should be there)."""
+    if not secrets:
+        return value
+    if isinstance(value, dict):
+        return dict((k, scrub(v, secrets)) for k, v in value.items())
+    if isinstance(value, list):
+        return [scrub(v, secrets) for v in value]
+    if isinstance(value, str):
+        return winrm_backend.redact(value, secrets)
+    return value
