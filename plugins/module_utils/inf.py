@@ -160,11 +160,11 @@ _PREPROC_RE = re.compile(
     r'^[^\S\n]*#[^\S\n]*(?:include|define|undef|ifdef|ifndef|if|elif|else|endif|pragma|error|line)\b[^\n]*', re.M)
 
 _SUBST_RE = re.compile(r'%([^%]*)%')
-_DIRID_TOKEN_RE = re.compile(r'^[+-]?\d+$')
+_DIRID_TOKEN_RE = re.compile(r'^[+-]?[0-9]+$')
 _INT_RE = re.compile(r'^\s*([+-]?)\s*(0[xX][0-9a-fA-F]+|[0-9]+)\s*$')
 _DECORATION_RE = re.compile(r'^nt(amd64|arm64|arm|ia64|x86)?(?:\.(.*))?$', re.I | re.S)
-_DIRID_PREFIX_RE = re.compile(r'^%([+-]?\d+)%(.*)$', re.S)
-_DRIVERVER_DATE_RE = re.compile(r'^\s*(\d{1,2})\s*[/-]\s*(\d{1,2})\s*[/-]\s*(\d{4})\s*$')
+_DIRID_PREFIX_RE = re.compile(r'^%([+-]?[0-9]+)%(.*)$', re.S)
+_DRIVERVER_DATE_RE = re.compile(r'^\s*([0-9]{1,2})\s*[/-]\s*([0-9]{1,2})\s*[/-]\s*([0-9]{4})\s*$')
 _STRINGS_SECTION_RE = re.compile(r'^strings(?:\.([0-9a-f]{1,4}))?$', re.I)
 _PCI_ID_RE = re.compile(
     r'^PCI\\VEN_([0-9A-F]{4})&DEV_([0-9A-F]{4})(?:&SUBSYS_([0-9A-F]{8}))?(?:&REV_([0-9A-F]{2}))?'
@@ -253,7 +253,7 @@ def parse_target(os_version, arch, product_type=None):
     key = _alias_key(text)
     name = None
     major = minor = build = ptype = None
-    m = re.match(r'^(\d+)(?:\.(\d+))?(?:\.(\d+))?$', text)
+    m = re.match(r'^([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?$', text)
     if m:
         major, minor = int(m.group(1)), int(m.group(2) or 0)
         build = int(m.group(3)) if m.group(3) is not None else None
@@ -594,7 +594,7 @@ def _tokenize_exact(text, name, warnings):
     a value and not a section header."""
     sections = {}
     current = None
-    lines = text.split('\n')
+    lines = text.replace('\x00', ' ').split('\n')
     count = len(lines)
     i = 0
     while i < count:
@@ -653,6 +653,8 @@ def tokenize(text, name='<inf>', warnings=None):
     """
     if warnings is None:
         warnings = []
+    if '\x00' in text:
+        text = text.replace('\x00', ' ')
     if '\\' in text and _CONTINUED_HEADER_RE.search(text):
         return _tokenize_exact(text, name, warnings)
     sections = {}
@@ -1147,8 +1149,8 @@ def parse_driver_ver(fields):
                 date = '%04d-%02d-%02d' % (year, month, day)
                 date_key = (year, month, day)
         if len(fields) > 1 and fields[1].strip():
-            parts = fields[1].strip().split('.')
-            if 1 <= len(parts) <= 4 and all(p.strip().isdigit() and p.strip().isascii() for p in parts):
+            parts = [p.strip() for p in fields[1].strip().split('.')]
+            if 1 <= len(parts) <= 4 and all(p.isdigit() and p.isascii() for p in parts):
                 version = fields[1].strip()
                 numbers = [int(p) for p in parts] + [0] * (4 - len(parts))
                 version_key = tuple(numbers)

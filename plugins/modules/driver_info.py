@@ -143,7 +143,7 @@ options:
   devices:
     description:
       - Devices to find the driver for, each the IDs one device reports on real hardware.
-      - An item is one ID string (a PCI ID such as C(PCI\VEN_8086&DEV_10D3&SUBSYS_07D015AD&REV_00) is expanded to
+      - An item is one ID string (a PCI ID such as C(PCI\VEN_8086&DEV_1521&SUBSYS_00018086&REV_01) is expanded to
         the hardware and compatible ID lists the PCI bus driver reports; add C(&CC_020000) for class-code IDs),
         a list of hardware IDs, most specific first, or a dict with C(hardware_ids) and C(compatible_ids) lists
         (as Device Manager shows them).
@@ -195,22 +195,25 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     msg: "{{ virtio.matches[0].selected.inf_name }}: {{ virtio.matches[0].reason }}"
 
-- name: Intel NIC package (Intel PROSet download, extracted) for Windows Server 2022
+- name: Intel Ethernet package (extracted Intel download) for the I350 ports of a Windows Server 2022 host
   sanboot.windows.driver_info:
-    path: /srv/drivers/intel/Release_29.0/PRO1000/Winx64/WS2022
+    path: /srv/drivers/intel/PRO1000/Winx64/WS2022
     os: server2022
     arch: amd64
     devices:
+      # as Device Manager shows them (Details > Hardware Ids / Compatible Ids)
       - hardware_ids:
-          - PCI\VEN_8086&DEV_10D3&SUBSYS_07D015AD&REV_00
-          - PCI\VEN_8086&DEV_10D3&SUBSYS_07D015AD
+          - PCI\VEN_8086&DEV_1521&SUBSYS_00018086&REV_01
+          - PCI\VEN_8086&DEV_1521&SUBSYS_00018086
+          - PCI\VEN_8086&DEV_1521&CC_020000
+          - PCI\VEN_8086&DEV_1521&CC_0200
         compatible_ids:
-          - PCI\VEN_8086&DEV_10D3&REV_00
-          - PCI\VEN_8086&DEV_10D3
+          - PCI\VEN_8086&DEV_1521&REV_01
+          - PCI\VEN_8086&DEV_1521
   register: intel
   delegate_to: localhost
 
-- name: Fail early when the NIC has no boot-start capable driver in the package
+- name: Fail early when the package has no driver for the NIC
   ansible.builtin.assert:
     that:
       - intel.matches[0].selected is not none

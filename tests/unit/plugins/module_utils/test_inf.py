@@ -1022,3 +1022,10 @@ def test_driver_ver_in_the_install_section_ranks_the_device():
     newer = ranked_driver('%Dev% = Inst, PCI\\VEN_1&DEV_2\n', '01/01/2020,1.0', 'a.inf', install_extra)
     older = ranked_driver('%Dev% = Inst, PCI\\VEN_1&DEV_2\n', '01/01/2025,1.0', 'b.inf')
     assert inf.match_device([older, newer], DEVICE)['selected']['inf_name'] == 'a.inf'
+
+
+def test_regressions_found_by_fuzzing():
+    # str.strip() removes \x1c but int() does not accept it (found by test_inf_fuzz under ansible-test units)
+    assert inf.parse_driver_ver(['01/02/2003', '1.\x1c2.3'])[0]['version'] == '1.\x1c2.3'
+    # NUL characters handed straight to tokenize() must not collide with its quote placeholders
+    assert inf.tokenize('[A]\nx = "a\x00b", \x001\x00\n')['a'].lines == [('x', ['a b', '1'], 2, 'x')]
