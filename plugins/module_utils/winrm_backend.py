@@ -442,6 +442,9 @@ def record_first(reg_text, record_path):
 
     first = [s for s in sections if not s.startswith('[-') and is_record(s) and
              section_key(s).upper() != SYSTEM_PREFIX]
+    # the record key itself (its Version value) first: restore refuses a record without it
+    first.sort(key=lambda s: 0 if section_key(s).upper() == prefix else 1 if prefix.startswith(section_key(s).upper()) else 2)
+    first.sort(key=lambda s: 0 if prefix.startswith(section_key(s).upper() + '\\') else 1)
     rest = [s for s in sections if s not in first]
     return header + '\n\n' + '\n\n'.join(first + rest) + '\n'
 
@@ -506,7 +509,7 @@ def present_instances(text):
             continue
         start = upper.index('ENUM')
         active = [v.decoded() for v in values if fold(v.name) == 'ACTIVESERVICE']
-        found[path_id(tuple(parts[start:-1]))] = active[0] if active else None
+        found[path_id(tuple(parts[start + 1:-1]))] = active[0] if active else None
     return found
 
 
@@ -855,7 +858,12 @@ def run_live(job, params, settings, check_mode=False, session_factory=None):
     if job not in ('critical_device', 'iscsi_boot', 'iscsi_boot_info'):
         raise WinRMError('unknown job %r' % job)
     with LiveHost(settings, session_factory) as host:
-        host.read(software=job != 'critical_device', present=job == 'iscsi_boot_info')
+        try:
+            host.read(software=job != 'critical_device', present=job == 'iscsi_boot_info')
+        except WinRMError as exc:
+            if 'Nothing was changed' in str(exc):
+                raise
+            raise WinRMError('%s. Nothing was changed.' % exc, phase=exc.phase, applied=False)
         if job == 'iscsi_boot_info':
             result = bootjob.run_iscsi_boot_info(_offline_params(params, host.system_path, host.software_path))
             present = host.present or {}
@@ -884,8 +892,20 @@ def run_live(job, params, settings, check_mode=False, session_factory=None):
                 inf_path = _driver_package(entry)
                 if not entry.get('service_created') or not inf_path:
                     continue
-                targets = [(f['name'], f['target']) for f in entry.get('files') or [] if f.get('present') and f.get('target')]
-                staged.append(host.stage(inf_path, entry.get('files'), targets, _new_pnputil(result.get('os') or {})))
+                missing = [f['name'] for f in entry.get('files') or [] if not f.get('present')]
+                if missing:
+                    raise WinRMError('driver package %s lacks %s, which its install section copies: a boot-start '
+                                     'service without its binary is not created on a live host. Nothing was changed.'
+                                     % (inf_path, ', '.join(missing)), applied=False)
+                targets = [(f['name'], f['target']) for f in entry.get('files') or [] if f.get('target')]
+                try:
+                    staged.append(host.stage(inf_path, entry.get('files'), targets,
+                                             _new_pnputil(result.get('os') or {})))
+                except WinRMError as exc:
+                    if 'registry was not changed' in str(exc):
+                        raise
+                    raise WinRMError('%s. The registry was not changed (the driver package may be partly staged). %s'
+                                     % (exc, _RERUN), phase=exc.phase, applied=False)
                 service = entry.get('service')
                 result['warnings'] = [w for w in result.get('warnings') or []
                                       if not w.startswith('service %s was created from its driver package' % service)]
