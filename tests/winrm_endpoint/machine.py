@@ -20,6 +20,7 @@ import shutil
 import struct
 import subprocess
 import threading
+import zlib
 
 import hivex
 
@@ -500,6 +501,20 @@ class Context(object):
         lines += ['', 'Expanding Files ....', '', 'Expanding Files Complete ...', '%d files total.' % len(members)]
         return Result('\r\n'.join(lines) + '\r\n')
 
+    def p_makecab(self, args):
+        names = [a for a in args if not a.startswith('/')]
+        src, dst = self.m.path(names[0], self.cwd), self.m.path(names[1], self.cwd)
+        if not os.path.isfile(src):
+            return Result('ERROR: Could not find file: %s\r\n' % names[0], rc=1)
+        with open(src, 'rb') as handle:
+            data = handle.read()
+        cab = write_mszip_cab(names[0].split('\\')[-1], data)
+        with open(dst, 'wb') as handle:
+            handle.write(cab)
+        return Result('Cabinet Maker - Lossless Data Compression Tool\r\n\r\n%d bytes in 1 files\r\n'
+                      'Total files:              1\r\nBytes before: %14d\r\nBytes after: %15d\r\n'
+                      % (len(data), len(data), len(cab)))
+
     def p_pnputil(self, args):
         low = [a.lower() for a in args]
         modern = self.m.version.startswith('10.') and self.m.build >= 14393
@@ -813,6 +828,29 @@ def current_control_set(system):
     select = h.node_get_child(h.root(), 'Select')
     value = h.node_get_value(select, 'Current')
     return h.value_dword(value)
+
+
+def write_mszip_cab(name, data):
+    """A one-file MSZIP cabinet as makecab writes it by default (compressed with zlib, block by block)."""
+    blocks, history = [], b''
+    for start in range(0, len(data), 0x8000):
+        chunk = data[start:start + 0x8000]
+        deflater = zlib.compressobj(3, zlib.DEFLATED, -15, zdict=history) if history else \
+            zlib.compressobj(3, zlib.DEFLATED, -15)
+        blocks.append((b'CK' + deflater.compress(chunk) + deflater.flush(), len(chunk)))
+        history = (history + chunk)[-0x8000:]
+    if not blocks:
+        blocks = [(b'CK\x03\x00', 0)]
+    encoded = name.encode('latin-1')
+    files_off = 36 + 8
+    data_off = files_off + 16 + len(encoded) + 1
+    total = data_off + sum(8 + len(b) for b, _u in blocks)
+    out = struct.pack('<4sIIIIIBBHHHHH', b'MSCF', 0, total, 0, files_off, 0, 3, 1, 1, 1, 0, 0x1234, 0)
+    out += struct.pack('<IHH', data_off, len(blocks), 1)
+    out += struct.pack('<IIHHHH', len(data), 0, 0, (46 << 9) | (11 << 5) | 25, 0, 0x20) + encoded + b'\x00'
+    for block, usize in blocks:
+        out += struct.pack('<IHH', 0, len(block), usize) + block
+    return out
 
 
 def read_cab(path):

@@ -332,3 +332,26 @@ def test_critical_device_live(host, tmp_path):
     key = ('ControlSet001', 'Control', 'CriticalDeviceDatabase', 'pci#ven_8086&dev_100e')
     assert dump_hive(machine.system)[key]['Service'] == (1, 'E1G60\x00'.encode('utf-16-le'))
     assert struct.unpack('<I', dump_hive(machine.system)[('ControlSet001', 'services', 'E1G60')]['Start'][1])[0] == 0
+
+
+def test_mszip_cabinet_as_makecab_writes_it(tmp_path):
+    from ansible_collections.sanboot.windows.tests.winrm_endpoint.machine import write_mszip_cab
+    data = open(unpacked_hive('win81-x64-dirty.SYSTEM'), 'rb').read()[:300000] + os.urandom(5000) + b'\x00' * 70000
+    cab = write_mszip_cab('sanboot-1.hiv', data)
+    assert wb.cab_extract(cab) == [('sanboot-1.hiv', data)]
+    cabextract = shutil.which('cabextract')
+    if cabextract:  # libmspack, an independent MSZIP reader, agrees with the emulator's makecab
+        import subprocess
+        (tmp_path / 'x.cab').write_bytes(cab)
+        subprocess.run([cabextract, '-q', '-d', str(tmp_path / 'out'), str(tmp_path / 'x.cab')], check=True)
+        assert (tmp_path / 'out' / 'sanboot-1.hiv').read_bytes() == data
+    with pytest.raises(wb.WinRMError, match='damaged|CK signature|inflated'):
+        wb.cab_extract(cab[:200] + b'\xff' * 50 + cab[250:])
+
+
+def test_without_makecab_the_raw_hive_is_sent(host, monkeypatch):
+    from ansible_collections.sanboot.windows.tests.winrm_endpoint import machine as emulator
+    monkeypatch.delattr(emulator.Context, 'p_makecab')
+    _m, endpoint = host('win81-x64-dirty.SYSTEM')
+    info = wb.run_live('iscsi_boot_info', {}, settings(endpoint))
+    assert info['os']['family'] == 'DriverDatabase' and info['winrm']['bytes_received'] > 7864320
