@@ -129,7 +129,6 @@ NETWORK_DIRECTIVES = dict((k.lower(), k) for k in (
     '*ConnectionType', '*DirectionType', '*AccessType', '*HardwareLoopback', 'NumberOfNetworkInterfaces',
     'NetCfgInstanceId',
 ))
-_NETWORK_DWORDS = frozenset(k for k in NETWORK_DIRECTIVES if k not in ('netcfginstanceid',))
 
 # AddReg flags (install/inf-addreg-directive.md).
 FLG_ADDREG_BINVALUETYPE = 0x00000001
@@ -1862,6 +1861,7 @@ class InfDriver(object):
         return {
             'inf_path': self.path, 'inf_name': self.name, 'encoding': self.inf.encoding, 'valid': self.valid,
             'signature': self.signature, 'class': self.class_name, 'class_guid': self.class_guid,
+            'extension': self.extension,
             'provider': self.provider, 'driver_ver': dict(self.driver_ver), 'catalog_file': self.catalog_file,
             'strings_section': self.inf.strings_section, 'template_tokens': self.inf.template,
             'manufacturers': [dict(m) for m in self.manufacturers],
