@@ -154,7 +154,7 @@ _REG_ROLES = {'ddinstall': 'driver', 'hw': 'hw', 'coinstallers': 'coinstallers'}
 # Build-time tokens of driver source templates (stampinf, virtio-win's INX macros) and C preprocessor lines.
 _STAMPINF_RE = re.compile(
     r'\$(?:ARCH|KMDFVERSION|KMDFCOINSTALLERVERSION|UMDFVERSION|UMDFCOINSTALLERVERSION|WDFCOINSTALLERVERSION)\$')
-_INX_RE = re.compile(r'(?<![A-Za-z])INX_[A-Za-z0-9_]*')
+_INX_RE = re.compile(r'INX_[A-Za-z0-9_]*')   # a match preceded by a letter (LINX_...) is not one
 _PREPROC_RE = re.compile(
     r'^[^\S\n]*#[^\S\n]*(?:include|define|undef|ifdef|ifndef|if|elif|else|endif|pragma|error|line)\b[^\n]*', re.M)
 
@@ -388,7 +388,7 @@ def _template_markers(text):
     if '$' in text and any(hint in text for hint in _TEMPLATE_HINTS[:4]):
         matches.extend(_STAMPINF_RE.finditer(text))
     if 'INX_' in text:
-        matches.extend(_INX_RE.finditer(text))
+        matches.extend(m for m in _INX_RE.finditer(text) if not text[m.start() - 1:m.start()].isalpha())
     for m in matches:
         start = text.rfind('\n', 0, m.start()) + 1
         end = text.find('\n', m.start())
@@ -555,32 +555,35 @@ def _parse_body(body, first_line):
     for raw in physical:
         line += 1
         s = raw.lstrip()
-        if not s or s[0] == ';':
+        if not s:
             continue
         semi = s.find(';')
-        content = (s[:semi] if semi >= 0 else s).rstrip()
-        lineno = line
-        while content[-1:] == '\\':
-            content = _strip_continuation(content)
-            nxt = next(physical, None)
-            if nxt is None:
-                break
-            line += 1
-            nxt = nxt.lstrip()
-            semi = nxt.find(';')
-            content += (nxt[:semi] if semi >= 0 else nxt).rstrip()
-        if not content:
+        if semi == 0:
             continue
+        # s starts with a non-blank that is not ";", so content is never empty here
+        content = (s[:semi] if semi > 0 else s).rstrip()
+        lineno = line
+        if content[-1] == '\\':
+            while content[-1:] == '\\':
+                content = _strip_continuation(content)
+                nxt = next(physical, None)
+                if nxt is None:
+                    break
+                line += 1
+                nxt = nxt.lstrip()
+                semi = nxt.find(';')
+                content += (nxt[:semi] if semi >= 0 else nxt).rstrip()
+            if not content:
+                continue
         eq = content.find('=')
-        comma = content.find(',')
-        if eq >= 0 and (comma < 0 or eq < comma):
+        if eq >= 0 and content.find(',', 0, eq) < 0:
             key = content[:eq].strip()
             rest = content[eq + 1:]
         else:
             key = None
             rest = content
-        fields = list(map(strip, rest.split(','))) if comma >= 0 else [rest.strip()]
-        if quotes is not None:
+        fields = list(map(strip, rest.split(','))) if ',' in rest else [rest.strip()]
+        if quotes is not None and '\x00' in content:
             if key is not None and '\x00' in key:
                 key = restore(key, quotes)
             fields = [restore(f, quotes) if '\x00' in f else f for f in fields]
@@ -868,6 +871,11 @@ class _DirCache(object):
 
     def find(self, base, parts):
         """Actual path of the file base/parts... matched case-insensitively, or None."""
+        if not parts:
+            return None
+        exact = os.path.join(base, *parts)
+        if os.path.isfile(exact):       # the common case costs one stat, no folder listing
+            return exact
         here = base
         last = len(parts) - 1
         for idx, part in enumerate(parts):
