@@ -30,7 +30,7 @@ def one_run(base):
         t1 = time.monotonic()
         if play.returncode != 0:
             raise RuntimeError('playbook failed:\n' + play.stdout[-3000:])
-        rc, serial, _ = srv.boot(srv.clients['pc-boot']['sanboot_mac'], 'bench-pc-boot')
+        rc, serial, _elapsed = srv.boot(srv.clients['pc-boot']['sanboot_mac'], 'bench-pc-boot')
         t2 = time.monotonic()
         facts = parse_probe(serial)
         if rc != SUCCESS or 'target.name' not in facts:
@@ -47,7 +47,7 @@ def main():
         return 0
     runs = int(os.environ.get('BENCH_RUNS', '3'))
     results = []
-    for _ in range(runs):
+    for _run in range(runs):
         with tempfile.TemporaryDirectory(prefix='sanboot-bench-') as base:
             results.append(one_run(base))
     print('### Boot server: playbook start to iBFT printed by the probe (%d runs, seconds)' % runs)
