@@ -52,3 +52,92 @@ def merge_with_hivexregedit(original, reg_text, dest, prefix='HKEY_LOCAL_MACHINE
     subprocess.run(['perl', '-CSD', '/usr/bin/hivexregedit', '--merge', '--prefix', prefix, dest, reg_file],
                    check=True, capture_output=True)
     return dest
+
+
+def _pe_stub(machine=0x14c):
+    """A minimal PE32 header, enough for `file` (libguestfs inspection reads cmd.exe's architecture)."""
+    import struct
+    dos = bytearray(0x80)
+    dos[0:2] = b'MZ'
+    struct.pack_into('<I', dos, 0x3c, 0x80)
+    coff = b'PE\0\0' + struct.pack('<HHIIIHH', machine, 1, 0, 0, 0, 0xE0, 0x0102)
+    opt = bytearray(0xE0)
+    struct.pack_into('<H', opt, 0, 0x10b)
+    struct.pack_into('<H', opt, 68, 3)
+    struct.pack_into('<I', opt, 92, 16)
+    section = b'.text\0\0\0' + struct.pack('<IIIIIIHHI', 0x1000, 0x1000, 0x200, 0x200, 0, 0, 0, 0, 0x60000020)
+    data = bytes(dos) + coff + bytes(opt) + section
+    return data + b'\0' * (0x400 - len(data))
+
+
+def make_windows_image(dest, fmt='raw', system='win7-sp1-x86.SYSTEM', software='phony-win7-32.SOFTWARE',
+                       size_mb=64, windows=True, extra=None):
+    """Build a disk image with an MBR partition table and one NTFS partition holding a Windows folder tree with
+    real fixture hives (userspace tools only: mkntfs, ntfs-3g over FUSE, sfdisk, qemu-img; needs root for FUSE).
+    ``extra``: {guest path: bytes} of more files. Returns ``dest``."""
+    import tempfile
+    work = tempfile.mkdtemp(prefix='sanboot-mkimg-')
+    try:
+        part = os.path.join(work, 'part.img')
+        mnt = os.path.join(work, 'mnt')
+        os.mkdir(mnt)
+        with open(part, 'wb') as f:
+            f.truncate(size_mb << 20)
+        subprocess.run(['mkntfs', '-F', '-Q', '-q', '-L', 'WIN', '-p', '2048', '-H', '16', '-S', '63', part],
+                       check=True, capture_output=True)
+        subprocess.run(['ntfs-3g', part, mnt], check=True, capture_output=True)
+        try:
+            files = dict(extra or {})
+            if windows:
+                config = os.path.join(mnt, 'Windows', 'System32', 'config')
+                os.makedirs(config)
+                os.makedirs(os.path.join(mnt, 'Windows', 'System32', 'drivers'))
+                os.makedirs(os.path.join(mnt, 'Windows', 'INF'))
+                shutil.copyfile(unpacked_hive(system), os.path.join(config, 'SYSTEM'))
+                if software:
+                    shutil.copyfile(unpacked_hive(software), os.path.join(config, 'SOFTWARE'))
+                files.setdefault('Windows/System32/cmd.exe', _pe_stub())
+            for guest, data in files.items():
+                path = os.path.join(mnt, guest)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, 'wb') as f:
+                    f.write(data)
+        finally:
+            subprocess.run(['umount', mnt], check=True, capture_output=True)
+        disk = os.path.join(work, 'disk.img')
+        with open(disk, 'wb') as f:
+            f.truncate((size_mb + 1) << 20)
+        subprocess.run(['sfdisk', '-q', disk], input='label: dos\nstart=2048, size=%d, type=7, bootable\n'
+                       % (size_mb << 11), text=True, check=True, capture_output=True)
+        with open(part, 'rb') as src, open(disk, 'r+b') as dst:
+            dst.seek(1 << 20)
+            shutil.copyfileobj(src, dst, 1 << 20)
+        if fmt == 'raw':
+            shutil.move(disk, dest)
+        else:
+            subprocess.run(['qemu-img', 'convert', '-q', '-f', 'raw', '-O', fmt, disk, dest], check=True,
+                           capture_output=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return dest
+
+
+def read_from_image(image, guest_path, dest, fmt=None):
+    """Copy a file out of an image built by make_windows_image, without libguestfs (ntfscat on the partition)."""
+    import tempfile
+    work = tempfile.mkdtemp(prefix='sanboot-rdimg-')
+    try:
+        raw = os.path.join(work, 'raw.img')
+        subprocess.run(['qemu-img', 'convert', '-q'] + (['-f', fmt] if fmt else []) + ['-O', 'raw', image, raw],
+                       check=True, capture_output=True)
+        part = os.path.join(work, 'part.img')
+        with open(raw, 'rb') as src, open(part, 'wb') as dst:
+            src.seek(1 << 20)
+            shutil.copyfileobj(src, dst, 1 << 20)
+        with open(dest, 'wb') as out:
+            proc = subprocess.run(['ntfscat', part, guest_path], stdout=out, stderr=subprocess.PIPE, check=False)
+        if proc.returncode != 0:
+            return None
+        return dest
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -194,12 +194,20 @@ class GuestSession(object):
         """
         found = []
         try:
-            filesystems = self.g.list_filesystems()
+            # list_partitions + vfs_type, not list_filesystems: the latter also scans for LVM, MD and more, which
+            # takes seconds under TCG. Whole disks count too (unpartitioned images).
+            partitions = self.g.list_partitions()
+            candidates = partitions + [d for d in self.devices if not any(p.startswith(d) for p in partitions)]
+            filesystems = []
+            for device in candidates:
+                try:
+                    if self.g.vfs_type(device) == 'ntfs':
+                        filesystems.append(device)
+                except RuntimeError:
+                    continue
         except RuntimeError as exc:
             raise ImageError('libguestfs cannot read the partitions: %s' % exc)
-        for device, fstype in sorted(filesystems.items()):
-            if fstype != 'ntfs':
-                continue
+        for device in filesystems:
             if drive_index is not None and self.drive_of(device) != drive_index:
                 continue
             try:
@@ -210,14 +218,14 @@ class GuestSession(object):
                 for top in self.g.ls('/'):
                     root = '/' + top
                     if top.lower() in ('windows', 'winnt') and self.g.is_dir(root):
-                        hive = self.resolve(root + '/system32/config/system', mounted=True)
+                        hive = self.resolve(root + '/system32/config/system')
                         if hive and self.g.is_file(hive):
                             found.append(WindowsInstall(self, device, root))
             finally:
                 self.g.umount_all()
         return found
 
-    def resolve(self, path, mounted=False):
+    def resolve(self, path):
         """Case-insensitive path (Windows names) -> the path as stored, or None when it does not exist."""
         try:
             real = self.g.case_sensitive_path(path)
@@ -267,7 +275,8 @@ class InstallEditor(object):
         self.workdir = workdir
         self.check_mode = check_mode
         self.backup = backup
-        self.config = session.resolve(_guest_join(install.systemroot, 'system32', 'config'))
+        session.mount(install, writable=False)
+        self.config = session.resolve('/' + _guest_join(install.systemroot, 'system32', 'config'))
 
     def hive(self, name, required=True):
         """(guest path, local copy) of config/<name> (found case-insensitively)."""

@@ -1,0 +1,190 @@
+# Disk images through libguestfs: real appliance (TCG), images built by the tests (raw and qcow2, MBR, NTFS,
+# a Windows folder tree with real fixture hives). Each run_on_images call starts one appliance, so the checks are
+# grouped to keep the number of launches small.
+import hashlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest.importorskip('guestfs')
+
+from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, image, offline  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError  # noqa: E402
+from ansible_collections.sanboot.windows.tests.helpers import (  # noqa: E402
+    COLLECTIONS, FIXTURES, dump_hive, make_windows_image, read_from_image, unpacked_hive,
+)
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='building NTFS test images needs FUSE (root)')
+
+E1000 = {'id': 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03', 'service': 'E1G60'}
+VIRTIO = 'PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00'
+SYSTEM = '/Windows/System32/config/SYSTEM'
+
+
+def sha(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def hive_in(img, tmp_path, name='SYSTEM'):
+    out = read_from_image(img, '/Windows/System32/config/' + name, str(tmp_path / ('out-' + name)))
+    assert out, 'cannot read %s back from %s' % (name, img)
+    return dump_hive(out)
+
+
+def key(dump, *path):
+    """A key of a dump_hive() result, names compared case-insensitively as Windows does."""
+    wanted = tuple(p.upper() for p in path)
+    return [v for k, v in dump.items() if tuple(p.upper() for p in k) == wanted][0]
+
+
+@pytest.fixture(scope='module')
+def virtio_package(tmp_path_factory):
+    """The virtio-win netkvm INF with a stand-in netkvm.sys, so that file copying can be checked."""
+    pkg = tmp_path_factory.mktemp('netkvm')
+    shutil.copyfile(os.path.join(FIXTURES, 'inf', 'virtio-win', 'netkvm_w10_template.inf'), str(pkg / 'netkvm.inf'))
+    (pkg / 'netkvm.sys').write_bytes(b'MZ' + os.urandom(30000))
+    return str(pkg)
+
+
+def test_convert_two_images_in_one_appliance_then_nothing_changes_then_undo(tmp_path, virtio_package):
+    seven = make_windows_image(str(tmp_path / 'win7.raw'))
+    ten = make_windows_image(str(tmp_path / 'win10.qcow2'), fmt='qcow2', system='win10-1903-x64-dirty.SYSTEM',
+                             software='phony-win10.SOFTWARE', size_mb=96)
+    originals = hive_in(seven, tmp_path), hive_in(ten, tmp_path)
+    images = [dict(path=seven, format=None, root=None), dict(path=ten, format='qcow2', root=None)]
+    p = dict(images=images, nics=[VIRTIO], drivers=[virtio_package], templates={}, allow_dirty=True, backup=True)
+
+    result = bootjob.run_iscsi_boot(p, check_mode=False)
+    assert result['changed'] and [r['ready'] for r in result['results']] == [True, True]
+    for r in result['results']:
+        assert r['root'] == '/dev/sda1:/Windows' if r['image'] == seven else '/dev/sdb1:/Windows'
+        assert r['backup_file'].startswith(SYSTEM + '.sanboot.')
+        assert r['files_written'] == ['/Windows/System32/drivers/netkvm.sys']
+    assert [r['os']['family'] for r in result['results']] == ['CriticalDeviceDatabase', 'DriverDatabase']
+    for img in (seven, ten):
+        copied = read_from_image(img, '/Windows/System32/drivers/netkvm.sys', str(tmp_path / 'netkvm.sys'))
+        assert sha(copied) == sha(os.path.join(virtio_package, 'netkvm.sys'))
+        assert key(hive_in(img, tmp_path), 'ControlSet001', 'Services', 'netkvm')['Start'] == (4, b'\x00\x00\x00\x00')
+    assert key(hive_in(seven, tmp_path), 'ControlSet001', 'Control', 'CriticalDeviceDatabase', 'pci#ven_1af4&dev_1000') \
+        == {'ClassGUID': (1, '{4D36E972-E325-11CE-BFC1-08002BE10318}\x00'.encode('utf-16-le')),
+            'Service': (1, 'netkvm\x00'.encode('utf-16-le'))}
+
+    # Again, in one appliance: nothing to change, identical files are not rewritten, no image file is written.
+    before = sha(seven), sha(ten)
+    again = bootjob.run_iscsi_boot(p, check_mode=False)
+    assert not again['changed'] and [r['files_written'] for r in again['results']] == [[], []]
+    assert (sha(seven), sha(ten)) == before
+
+    # Undo: the hives read back exactly as they were.
+    undone = bootjob.run_iscsi_boot(dict(images=images, state='absent', allow_dirty=True, backup=False),
+                                    check_mode=False)
+    assert [r['changed'] for r in undone['results']] == [True, True]
+    assert (hive_in(seven, tmp_path), hive_in(ten, tmp_path)) == originals
+
+
+def test_check_mode_and_doctor_leave_the_image_byte_identical(tmp_path):
+    img = make_windows_image(str(tmp_path / 'win7.qcow2'), fmt='qcow2')
+    before = sha(img)
+    result = bootjob.run_iscsi_boot(dict(images=[dict(path=img), dict(path=img)], nics=[E1000], drivers=[]),
+                                    check_mode=True)
+    assert [r['changed'] for r in result['results']] == [True, True]
+    report = bootjob.run_iscsi_boot_info(dict(image=img, nics=[E1000], drivers=[]))
+    assert report['ready'] is False and report['os']['version'] == '6.1'
+    assert 'nic-not-boot-critical' in [f['id'] for f in report['findings']]
+    assert sha(img) == before
+
+
+def test_hive_regedit_and_critical_device_on_an_image(tmp_path):
+    img = make_windows_image(str(tmp_path / 'win7.raw'))
+    plan = offline.plan_regedit('HKLM:\\SOFTWARE\\Sanboot\\Test', name='x', data=1, type_name='dword')
+    result = offline.dispatch(dict(image=img, backup=False), False,
+                              lambda path, extras: offline.run(path, plan, backup=False), hive_name='SOFTWARE')
+    assert result['changed']
+    assert hive_in(img, tmp_path, 'SOFTWARE')[('Sanboot', 'Test')] == {'x': (4, b'\x01\x00\x00\x00')}
+
+
+def test_bad_images_fail_clearly_and_stay_unchanged(tmp_path):
+    plain = make_windows_image(str(tmp_path / 'data.raw'), windows=False, extra={'data/readme.txt': b'hello'})
+    truncated = make_windows_image(str(tmp_path / 'short.raw'))
+    with open(truncated, 'r+b') as f:
+        f.truncate(8 << 20)
+    states = dict((p, sha(p)) for p in (plain, truncated))
+    for img in (plain, truncated):
+        with pytest.raises(RegistryError, match='no Windows installation found|cannot|not'):
+            bootjob.run_iscsi_boot(dict(image=img, nics=[E1000], drivers=[]), check_mode=False)
+    assert dict((p, sha(p)) for p in states) == states
+    with pytest.raises(RegistryError, match='does not exist'):
+        bootjob.run_iscsi_boot(dict(image=str(tmp_path / 'nope.img'), nics=[E1000], drivers=[]), check_mode=False)
+    with pytest.raises(RegistryError, match='is a directory'):
+        bootjob.run_iscsi_boot(dict(image=str(tmp_path), nics=[E1000], drivers=[]), check_mode=False)
+
+
+def test_image_open_for_writing_elsewhere_is_refused(tmp_path):
+    img = make_windows_image(str(tmp_path / 'busy.raw'))
+    holder = subprocess.Popen(['sh', '-c', 'exec 3<>"$0"; sleep 60', img])
+    try:
+        for _attempt in range(50):
+            if image.writers_of(img):
+                break
+            time.sleep(0.05)
+        with pytest.raises(RegistryError, match='open for writing by another process \\(PID %d' % holder.pid):
+            bootjob.run_iscsi_boot(dict(image=img, nics=[E1000], drivers=[]), check_mode=False)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_full_file_system_fails_and_leaves_the_image_unchanged(tmp_path):
+    # 20 MB NTFS holding a 12 MB SYSTEM hive: the backup copy beside it cannot fit.
+    img = make_windows_image(str(tmp_path / 'full.raw'), size_mb=20, software=None)
+    before = sha(img)
+    with pytest.raises(RegistryError):
+        bootjob.run_iscsi_boot(dict(image=img, nics=[E1000], drivers=[], backup=True), check_mode=False)
+    assert sha(img) == before
+
+
+KILL_SCRIPT = r'''
+import sys
+sys.path.insert(0, %(collections)r)
+from ansible_collections.sanboot.windows.plugins.module_utils import bootjob
+bootjob.run_iscsi_boot(dict(image=sys.argv[1], nics=[{'id': 'PCI\\VEN_8086&DEV_100E', 'service': 'E1G60'}],
+                            drivers=[], backup=False), check_mode=False)
+print('done', flush=True)
+'''
+
+
+def test_killed_run_leaves_the_image_unchanged_or_complete(tmp_path):
+    script = tmp_path / 'run.py'
+    script.write_text(KILL_SCRIPT % {'collections': COLLECTIONS})
+    master = make_windows_image(str(tmp_path / 'master.raw'))
+    original = hive_in(master, tmp_path)
+    reference = str(tmp_path / 'reference.raw')
+    shutil.copyfile(master, reference)
+    t0 = time.time()
+    subprocess.run([sys.executable, str(script), reference], check=True, capture_output=True)
+    full = time.time() - t0
+    complete = hive_in(reference, tmp_path)
+    assert complete != original
+    rng = random.Random(11)
+    outcomes = []
+    # Kill near the end, where the writes happen, and once at random.
+    for delay in (full * 0.9, rng.uniform(0.5, 1.0) * full):
+        img = str(tmp_path / 'victim.raw')
+        shutil.copyfile(master, img)
+        proc = subprocess.Popen([sys.executable, str(script), img], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        time.sleep(1)   # the appliance's qemu dies with its recovery process
+        state = hive_in(img, tmp_path)
+        assert state in (original, complete)
+        outcomes.append('unchanged' if state == original else 'complete')
+    print('kill outcomes: %s (full run %.1f s)' % (outcomes, full))
