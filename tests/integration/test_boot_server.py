@@ -190,8 +190,8 @@ class BootServer:
     def ns(self, cmd, **kwargs):
         kwargs.setdefault('capture_output', True)
         kwargs.setdefault('text', True)
-        kwargs.setdefault('check', False)
-        return subprocess.run(self.ns_cmd(cmd), **kwargs)
+        check = kwargs.pop('check', False)
+        return subprocess.run(self.ns_cmd(cmd), check=check, **kwargs)
 
     def tgtadm(self, *args):
         return subprocess.run(['tgtadm', '-C', str(self.tgt_port)] + list(args), capture_output=True, text=True,
