@@ -98,6 +98,7 @@ attributes:
     description: Runs on the controller as an action plugin and talks to the host with pywinrm.
   async:
     support: none
+    description: The task runs in the foreground; it takes seconds.
   check_mode:
     support: full
     description: Reads the host and reports the change, with diff, without writing anything.

@@ -56,6 +56,7 @@ attributes:
     description: Runs on the controller as an action plugin and talks to the host with pywinrm.
   async:
     support: none
+    description: The task runs in the foreground; it takes seconds.
   check_mode:
     support: full
     description: The module never changes anything.

@@ -450,7 +450,7 @@ class Context(object):
         if args != ['^']:
             return Result(err='FINDSTR: only the "^" (copy stdin) form is emulated\r\n', rc=2)
         data = self.stdin.replace(b'\r\n', b'\n')
-        lines = [line for line in data.split(b'\n')]
+        lines = data.split(b'\n')
         if lines and lines[-1] == b'':
             lines.pop()
         if not lines:

@@ -223,9 +223,9 @@ def fault(relates_to, subcode, reason, code, message):
             '%(subcode)s</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">%(reason)s</s:Text>'
             '</s:Reason><s:Detail><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" '
             'Code="%(code)d" Machine="127.0.0.1"><f:Message>%(message)s</f:Message></f:WSManFault></s:Detail>'
-            '</s:Fault></s:Body></s:Envelope>') % dict(NS, id=str(uuid.uuid4()).upper(), relates=relates_to,
-                                                        subcode=subcode, reason=escape(reason), code=code,
-                                                        message=escape(message))
+            '</s:Fault></s:Body></s:Envelope>') % dict(
+                NS, id=str(uuid.uuid4()).upper(), relates=relates_to, subcode=subcode, reason=escape(reason),
+                code=code, message=escape(message))
 
 
 class _Handler(BaseHTTPRequestHandler):

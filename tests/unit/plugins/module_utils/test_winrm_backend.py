@@ -135,8 +135,8 @@ def test_record_first_moves_the_record_and_its_parents_to_the_front():
 
 
 def test_blank_hive_is_a_valid_regf_that_libhivex_edits(tmp_path):
-    path = wb.write_software_hive(str(tmp_path / 'SOFTWARE'), [Value.sz('CurrentVersion', '6.1'),
-                                                                Value.dword('CurrentMajorVersionNumber', 10)])
+    values = [Value.sz('CurrentVersion', '6.1'), Value.dword('CurrentMajorVersionNumber', 10)]
+    path = wb.write_software_hive(str(tmp_path / 'SOFTWARE'), values)
     hive = Hive(path)
     assert not hive.header.dirty and hive.header.checksum_ok
     assert hive.get_value(('Microsoft', 'Windows NT', 'CurrentVersion'), 'currentversion').decoded() == '6.1'
@@ -206,7 +206,7 @@ def test_win10_driver_package_staged_and_imported_as_system(host, tmp_path):
     with open(binary, 'rb') as handle:
         assert handle.read() == (package / 'netkvm.sys').read_bytes()
     assert sorted(machine.driver_store[0]['files']) == ['netkvm.cat', 'netkvm.sys', 'netkvm_w10_template.inf']
-    assert not machine.tasks and not [f for f in os.listdir(os.path.join(machine.fs, 'c', 'windows', 'temp'))]
+    assert not machine.tasks and not os.listdir(os.path.join(machine.fs, 'c', 'windows', 'temp'))
     expected, _r = offline(tmp_path, 'win10-1903-x64-dirty.SYSTEM', params, 'phony-win10.SOFTWARE')
     assert dump_hive(machine.system) == expected
     again = wb.run_live('iscsi_boot', params, settings(endpoint))
