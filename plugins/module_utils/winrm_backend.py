@@ -115,7 +115,10 @@ class Settings(object):
         self.path = path or '/wsman'
         self.user = user
         self.password = password
+        if isinstance(transport, str) and ',' in transport:
+            transport = [t.strip() for t in transport.split(',') if t.strip()]
         if isinstance(transport, (list, tuple)):
+            # Ansible's winrm connection tries a list in order; pywinrm takes one: the first.
             transport = transport[0] if transport else None
         # Ansible's winrm connection defaults: ssl (basic over HTTPS) for https, plaintext for http.
         self.transport = transport or ('ssl' if self.scheme == 'https' else 'plaintext')
@@ -223,7 +226,9 @@ class Session(object):
 
     def open(self):
         self.phase = 'opening a shell'
-        self.shell_id = self._call(self.protocol.open_shell, 'stdin', 'stdout stderr', None, None, True, 65001)
+        # Code page 437 (WinRM's default): everything the back-end parses is ASCII (base64, markers, reg query
+        # of version values), and 65001 is unreliable for console programs on Windows 7.
+        self.shell_id = self._call(self.protocol.open_shell, 'stdin', 'stdout stderr', None, None, True, 437)
         return self
 
     def close(self):
@@ -262,7 +267,7 @@ class Session(object):
             pass
         self.stats.phases.append({'phase': phase, 'requests': self.stats.requests - before,
                                   'seconds': round(time.time() - started, 3)})
-        return stdout.decode('utf-8', 'replace'), stderr.decode('utf-8', 'replace'), rc
+        return stdout.decode('cp437', 'replace'), stderr.decode('cp437', 'replace'), rc
 
 
 # ---------------------------------------------------------------------------------------------------------

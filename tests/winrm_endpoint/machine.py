@@ -35,10 +35,14 @@ class ParseError(Exception):
     pass
 
 
+# Console output code page of the shell being served (WINRS_CODEPAGE; 437 unless the client asks otherwise).
+_CODEPAGE = ['cp437']
+
+
 class Result(object):
     def __init__(self, out=b'', err=b'', rc=0):
-        self.out = out if isinstance(out, bytes) else out.encode('utf-8')
-        self.err = err if isinstance(err, bytes) else err.encode('utf-8')
+        self.out = out if isinstance(out, bytes) else out.encode(_CODEPAGE[0], 'replace')
+        self.err = err if isinstance(err, bytes) else err.encode(_CODEPAGE[0], 'replace')
         self.rc = rc
 
 
@@ -266,9 +270,10 @@ class Machine(object):
         return os.path.join(self.fs, drive, *parts)
 
     # running ---------------------------------------------------------------------------------------------
-    def execute(self, command_line, stdin=b'', skip_cmd_shell=True):
+    def execute(self, command_line, stdin=b'', skip_cmd_shell=True, codepage='437'):
         """Run what a WinRM Command asks: the process itself, or (WINRS_SKIP_CMD_SHELL false) cmd /c around it."""
         with self.lock:
+            _CODEPAGE[0] = 'utf-8' if str(codepage) == '65001' else 'cp%s' % codepage
             self.commands.append(command_line)
             ctx = Context(self, stdin)
             if not skip_cmd_shell:

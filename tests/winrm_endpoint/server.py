@@ -63,6 +63,7 @@ class Endpoint(object):
         self.password = password
         self.drop = drop            # callable(action name, per-action count) -> True to drop the connection
         self.shells = {}
+        self.codepages = {}
         self.counts = {}
         self.requests = []
         self.unauthorized = 0
@@ -126,6 +127,7 @@ class Endpoint(object):
         if action == 'Create':
             shell_id = str(uuid.uuid4()).upper()
             self.shells[shell_id] = {}
+            self.codepages[shell_id] = options.get('WINRS_CODEPAGE') or '437'
             return 200, envelope(message_id, 'http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse', (
                 '<x:ResourceCreated><a:Address>%s</a:Address><a:ReferenceParameters><w:ResourceURI>%s/cmd'
                 '</w:ResourceURI><w:SelectorSet><w:Selector Name="ShellId">%s</w:Selector></w:SelectorSet>'
@@ -178,7 +180,8 @@ class Endpoint(object):
             return 500, fault(message_id, 'w:InvalidParameter', 'The parameter is incorrect. ', 2150858770,
                               'The request contains an invalid CommandId.')
         if command.result is None:
-            command.result = self.machine.execute(command.line, command.stdin, command.skip_cmd_shell)
+            command.result = self.machine.execute(command.line, command.stdin, command.skip_cmd_shell,
+                                                  self.codepages.get(shell_id, '437'))
         max_envelope = int(header.findtext('w:MaxEnvelopeSize', default='153600', namespaces=NS))
         budget = max(1024, (max_envelope - 4096) * 3 // 4)
         parts = []
