@@ -241,8 +241,22 @@ def test_driver_database_needs_system_on_windows_8_and_later(host):
     assert result['failed'] and 'only SYSTEM may write' in result['msg']
     assert any(c['key'].startswith('DriverDatabase') for c in result['not_applied'])
     assert not any(c['key'].startswith('DriverDatabase') for c in result['applied'])
+    # the SYSTEM task's import stops halfway too: same report, and a re-run completes it
+    machine.fail_import_after = 2
+    half = wb.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))
+    assert half['failed'] and half['applied_as'] == 'SYSTEM (schtasks)' and half['not_applied']
+    assert not machine.tasks
     fixed = wb.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))
     assert fixed['changed'] and fixed['applied_as'] == 'SYSTEM (schtasks)' and fixed['ready']
+    assert not wb.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))['changed']
+
+
+def test_a_user_without_the_backup_privilege(host):
+    machine, endpoint = host('win81-x64-dirty.SYSTEM', admin=False)
+    with pytest.raises(wb.WinRMError) as err:
+        wb.run_live('iscsi_boot_info', {}, settings(endpoint))
+    assert 'A required privilege is not held' in str(err.value) and 'LocalAccountTokenFilterPolicy' in str(err.value)
+    assert 'Nothing was changed' in str(err.value) and len(machine.commands) == 1
 
 
 def test_wrong_password_is_a_clear_error_without_the_password(host):
