@@ -2,8 +2,8 @@
 # Copyright: sanboot.windows contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """win_iscsi_boot, win_iscsi_boot_info and win_critical_device run by real ansible-playbook against the test
-WS-Management endpoint on 127.0.0.1 (a Windows 7 host through ansible_connection=winrm, a Windows 10 host
-through plain variables), results asserted from JSON, hives compared with the offline engine's."""
+WS-Management endpoint on 127.0.0.1 (a Windows 7 host through ansible_connection=winrm and Basic, a Windows 10
+host through plain variables and NTLM), results asserted from JSON, hives compared with the offline engine's."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -160,6 +160,7 @@ def run(tmp_path_factory):
                              boot_drivers=[]),
                 # Any connection works: the plugins read the same variables.
                 'win10': dict(common, ansible_port=ep10.port, ansible_connection='local', boot_nics=[WIN10_NIC],
+                              ansible_winrm_transport='ntlm', ansible_winrm_message_encryption='never',
                               boot_drivers=[str(package)],
                               ansible_python_interpreter=sys.executable)}},
             'badpass': {'hosts': {'win7-badpass': dict(common, ansible_port=ep7.port, ansible_connection='winrm',

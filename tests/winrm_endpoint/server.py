@@ -6,7 +6,8 @@
 Create (shell), Command, Send (stdin), Receive (stdout/stderr in chunks that fit the client's
 MaxEnvelopeSize, CommandState Running/Done with ExitCode), Signal (terminate), Delete (shell); SOAP 1.2
 envelopes with WS-Addressing headers, WS-Management faults (HTTP 500) for unknown shells and actions, and
-HTTP Basic authentication answering 401 with WWW-Authenticate like Windows. Commands run on a
+HTTP Basic authentication (per request) and NTLM (per connection, through pyspnego's acceptor; without
+message encryption, as with AllowUnencrypted) answering 401 with WWW-Authenticate like Windows. Commands run on a
 ``machine.Machine``. Failure injection: ``drop`` closes the TCP connection without an answer.
 
 Run by hand: python -m ansible_collections.sanboot.windows.tests.winrm_endpoint.server SYSTEM [SOFTWARE]
@@ -15,6 +16,7 @@ Run by hand: python -m ansible_collections.sanboot.windows.tests.winrm_endpoint.
 from __future__ import absolute_import, division, print_function
 
 import base64
+import os
 import socket
 import sys
 import threading
@@ -57,10 +59,19 @@ class _Command(object):
 class Endpoint(object):
     """The HTTP server, its shells and counters. Use as a context manager."""
 
-    def __init__(self, machine, user='Administrator', password='Passw0rd!', drop=None):
+    def __init__(self, machine, user='Administrator', password='Passw0rd!', drop=None, ntlm=True):
         self.machine = machine
         self.user = user
         self.password = password
+        self.ntlm = ntlm
+        if ntlm:
+            # pyspnego's NTLM acceptor reads its accounts from the file NTLM_USER_FILE names (DOMAIN:USER:PASSWORD).
+            import tempfile
+            handle, users = tempfile.mkstemp(prefix='winrm-endpoint-ntlm-')
+            with os.fdopen(handle, 'w') as out:
+                out.write(':%s:%s\n' % (user, password))
+            os.environ['NTLM_USER_FILE'] = users
+            self.ntlm_user_file = users
         self.drop = drop            # callable(action name, per-action count) -> True to drop the connection
         self.shells = {}
         self.codepages = {}
@@ -250,6 +261,37 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _authenticated(self, endpoint):
+        """Basic per request; NTLM (in a Negotiate or NTLM header) per connection, as HTTP.sys does."""
+        header = self.headers.get('Authorization') or ''
+        scheme, _sep, token = header.partition(' ')
+        if getattr(self, 'ntlm_user', None) and not header:
+            return True
+        if scheme == 'Basic':
+            expected = base64.b64encode(('%s:%s' % (endpoint.user, endpoint.password)).encode('utf-8')).decode()
+            if token == expected:
+                return True
+        elif scheme in ('Negotiate', 'NTLM') and endpoint.ntlm:
+            import spnego
+            import spnego.exceptions
+            if getattr(self, 'ntlm_context', None) is None:
+                self.ntlm_context = spnego.server(protocol='ntlm')
+            try:
+                out = self.ntlm_context.step(base64.b64decode(token))
+            except spnego.exceptions.SpnegoError:
+                self.ntlm_context = None
+            else:
+                if self.ntlm_context.complete:
+                    self.ntlm_user = self.ntlm_context.client_principal
+                    self.ntlm_context = None
+                    return True
+                self._reply(401, '', [('WWW-Authenticate', '%s %s' % (scheme, base64.b64encode(out).decode()))])
+                return False
+        endpoint.unauthorized += 1
+        offers = [('WWW-Authenticate', 'Basic realm="WSMAN"'), ('WWW-Authenticate', 'Negotiate')]
+        self._reply(401, '', offers)
+        return False
+
     def do_POST(self):
         endpoint = self.server_endpoint
         length = int(self.headers.get('Content-Length') or 0)
@@ -257,10 +299,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.rstrip('/').lower() != '/wsman':
             self._reply(404, '')
             return
-        expected = 'Basic ' + base64.b64encode(('%s:%s' % (endpoint.user, endpoint.password)).encode('utf-8')).decode()
-        if self.headers.get('Authorization') != expected:
-            endpoint.unauthorized += 1
-            self._reply(401, '', [('WWW-Authenticate', 'Basic realm="WSMAN"'), ('WWW-Authenticate', 'Negotiate')])
+        if not self._authenticated(endpoint):
             return
         try:
             answer = endpoint.handle(body)

@@ -267,6 +267,19 @@ def test_wrong_password_is_a_clear_error_without_the_password(host):
     assert PASSWORD not in str(err.value) and endpoint.unauthorized == 1
 
 
+def test_ntlm_authentication(host):
+    _m, endpoint = host('win81-x64-dirty.SYSTEM')
+
+    def ntlm(password):
+        return wb.Settings('127.0.0.1', endpoint.port, 'Administrator', password, scheme='http', transport='ntlm',
+                           extra={'message_encryption': 'never'})
+    info = wb.run_live('iscsi_boot_info', {}, ntlm(PASSWORD))
+    assert info['os']['family'] == 'DriverDatabase'
+    with pytest.raises(wb.WinRMError, match='authentication failed.*transport ntlm') as err:
+        wb.run_live('iscsi_boot_info', {}, ntlm('wrong-' + PASSWORD))
+    assert PASSWORD not in str(err.value)
+
+
 def test_dropped_connection_while_reading_changes_nothing(host):
     machine, endpoint = host('win81-x64-dirty.SYSTEM', drop=lambda action, n: action == 'Receive' and n == 3)
     with pytest.raises(wb.WinRMError) as err:
