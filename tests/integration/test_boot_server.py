@@ -173,6 +173,12 @@ class BootServer:
             except subprocess.TimeoutExpired:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
+        if self.tgt_port is not None and self.tgtd.poll() is not None:
+            for leftover in ('socket.%d' % self.tgt_port, 'socket.%d.lock' % self.tgt_port):
+                try:
+                    os.unlink(os.path.join('/var/run/tgtd', leftover))   # tgtd leaves its control socket behind
+                except OSError:
+                    pass
 
     @staticmethod
     def wait(predicate, what, timeout=10):
