@@ -77,8 +77,8 @@ def test_settings_from_variables_and_from_the_winrm_connection_plugin():
                  'ansible_user': 'u', 'ansible_winrm_password': 'p', 'ansible_winrm_server_cert_validation': 'ignore',
                  'ansible_winrm_message_encryption': 'never'}
     settings = action(win_iscsi_boot_info, {}).settings(variables)
-    assert (settings.host, settings.port, settings.scheme, settings.user, settings.password) == ('h2', 5985, 'http',
-                                                                                              'u', 'p')
+    got = (settings.host, settings.port, settings.scheme, settings.user, settings.password)
+    assert got == ('h2', 5985, 'http', 'u', 'p')
     assert settings.server_cert_validation == 'ignore' and settings.extra == {'message_encryption': 'never'}
     assert settings.transport == 'plaintext'
     connection = FakeWinrmConnection({'remote_addr': 'conn-host', 'port': 5986, 'remote_user': 'conn-user',
