@@ -44,7 +44,7 @@ options:
   images:
     description:
       - Several images in one task, sharing one libguestfs appliance (its start is most of the cost). Each with
-        C(path) and optionally C(format) and C(root). The result then has one entry per image in RV(results).
+        C(path) and optionally C(format) and C(root). The result then has one entry per image in C(results).
     type: list
     elements: dict
     suboptions:

@@ -54,6 +54,7 @@ def dispatch(params, check_mode, run_local, hive_name='SYSTEM', extra_hives=()):
     warnings = [w for r in results for w in r.pop('warnings', [])]
     return {'changed': any(r.get('changed') for r in results), 'results': results, 'warnings': warnings}
 
+
 ROOT_ALIASES = ('HKLM:', 'HKLM', 'HKEY_LOCAL_MACHINE')
 
 

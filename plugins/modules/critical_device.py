@@ -189,6 +189,11 @@ dirty:
   description: Whether the hive header was dirty (only possible with O(allow_dirty=true)).
   returned: always
   type: bool
+results:
+  description: With O(images), one result per image (the fields above, plus C(image) and C(root)).
+  returned: with images
+  type: list
+  elements: dict
 '''
 
 from ansible.module_utils.basic import AnsibleModule

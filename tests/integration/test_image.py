@@ -17,7 +17,7 @@ pytest.importorskip('guestfs')
 from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, image, offline  # noqa: E402
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError  # noqa: E402
 from ansible_collections.sanboot.windows.tests.helpers import (  # noqa: E402
-    COLLECTIONS, FIXTURES, dump_hive, make_windows_image, read_from_image, unpacked_hive,
+    COLLECTIONS, FIXTURES, dump_hive, make_windows_image, read_from_image,
 )
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='building NTFS test images needs FUSE (root)')
