@@ -27,3 +27,21 @@ echo
 echo "### Second run: nothing left to change"
 ansible-playbook -i localhost, playbooks/prepare_hive.yml -e "system_hive=$work/SYSTEM" -e "software_hive=$work/SOFTWARE" \
   | grep -E '^localhost'
+
+echo
+echo "### The same inside a disk image: build a qcow2 image (MBR, NTFS, Windows 7 hives) and prepare it"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "(skipped: building the NTFS demo image needs FUSE as root; the image modules themselves do not)"
+  exit 0
+fi
+python - "$ANSIBLE_COLLECTIONS_PATH" "$work/win7.qcow2" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.sanboot.windows.tests.helpers import make_windows_image
+make_windows_image(sys.argv[2], fmt='qcow2')
+PY
+qemu-img info "$work/win7.qcow2" | head -3
+echo "(libguestfs runs its appliance with LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS:-<default>}; about 20-40 s per start under TCG)"
+ansible-playbook -i localhost, playbooks/prepare_image.yml -e report_before=true -e "target_dir=$work/target" \
+  -e convert_to=raw -e "{\"images\": [{\"path\": \"$work/win7.qcow2\"}], \"boot_nics\": [{\"id\": \"PCI\\\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03\", \"service\": \"E1G60\"}]}"
+ls -la "$work/target"
