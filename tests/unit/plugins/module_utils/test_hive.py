@@ -270,3 +270,29 @@ def test_second_run_is_a_no_op(hive_copy, reg_cross_check):
     assert again['diff'] == dict(before='', after='', before_header=again['diff']['before_header'],
                                  after_header=again['diff']['after_header'])
     assert dump_hive(path) == snapshot
+
+
+REGEDIT_PLANS = [
+    ('CurrentControlSet\\Services\\Tcpip\\Parameters', 'DisableDhcpMediaSense', 1, 'dword', 'present'),
+    ('ControlSet001\\Services\\SanbootNew', 'Q', 2 ** 40, 'qword', 'present'),
+    ('ControlSet001\\Services\\SanbootNew\\Sub', 'M', ['a', 'b c', 'ü'], 'multistring', 'present'),
+    ('ControlSet001\\Services\\atapi', 'ImagePath', '%SystemRoot%\\x.sys', 'expandstring', 'present'),
+    ('ControlSet001\\Services\\atapi', 'Blob', 'hex:00,ff,10', 'binary', 'present'),
+    ('ControlSet001\\Services\\atapi', 'Marker', None, 'none', 'present'),
+    ('ControlSet001\\Services\\atapi', None, 'default text', 'string', 'present'),
+    ('ControlSet001\\Services\\atapi', 'Tag', None, 'string', 'absent'),
+    ('ControlSet001\\Services\\atapi', None, None, 'string', 'absent'),
+    ('ControlSet001\\Control\\CriticalDeviceDatabase', None, None, 'string', 'absent'),
+]
+
+
+@pytest.mark.parametrize('path, name, data, type_name, state', REGEDIT_PLANS)
+def test_every_regedit_plan_agrees_with_hivexregedit(hive_copy, reg_cross_check, path, name, data, type_name, state):
+    """Our write and hivexregedit's merge of our .reg rendering give the same hive (two implementations agree)."""
+    hive = hive_copy('win7-sp1-x86.SYSTEM')
+    result = offline.run(hive, offline.plan_regedit(path, name=name, data=data, type_name=type_name, state=state),
+                         backup=False)
+    assert result['changed']
+    reg_cross_check(unpacked_hive('win7-sp1-x86.SYSTEM'), hive, result['reg'])
+    assert not offline.run(hive, offline.plan_regedit(path, name=name, data=data, type_name=type_name,
+                                                      state=state))['changed']
