@@ -147,8 +147,12 @@ def plan_service(planner, control_set, service, values):
 
 
 def plan_critical_device(hive, planner, hardware_ids, service=None, guid=None, values=(), state='present',
-                         control_sets='current'):
-    """Plan CDDB entries (and the service) in each selected control set. Returns a result dict."""
+                         control_sets='current', subkey_values=()):
+    """Plan CDDB entries (and the service) in each selected control set. Returns a result dict.
+
+    ``values`` are Services\\<service> values; ``subkey_values`` (subkey tuple, Value) pairs below it (a driver
+    package's service AddReg).
+    """
     ids, seen = [], set()
     for device_id in hardware_ids:
         key = cddb_key_name(device_id)
@@ -176,6 +180,8 @@ def plan_critical_device(hive, planner, hardware_ids, service=None, guid=None, v
             if not service:
                 raise RegistryError('service is required with state=present')
             plan_service(planner, cs, service, list(values))
+            for sub, value in subkey_values:
+                planner.ensure_value((cs, 'Services', service) + tuple(sub), value)
             for device_id, key in ids:
                 path = (cs,) + CDDB + (key,)
                 planner.ensure_value(path, Value.sz('ClassGUID', guid))
@@ -199,3 +205,17 @@ def plan_critical_device(hive, planner, hardware_ids, service=None, guid=None, v
         'entries': ['\\'.join(e) for e in entries],
         'warnings': warnings,
     }
+
+
+def driver_package(hive, package, devices=None, lenient=False, templates=None):
+    """inf.boot_driver for a Windows <= 7 hive: the package matched as NT 6.1 of the hive's architecture."""
+    from ansible_collections.sanboot.windows.plugins.module_utils import inf
+    arch = 'x86'
+    current = hive.control_sets('current')[0]
+    env = hive.get_value((current, 'Control', 'Session Manager', 'Environment'), 'PROCESSOR_ARCHITECTURE')
+    if env is not None and isinstance(env.decoded(), str):
+        arch = {'AMD64': 'amd64', 'ARM64': 'arm64'}.get(env.decoded().upper(), 'x86')
+    chosen = inf.boot_driver(package, inf.Target(6, 1, None, None, arch, 'Windows 7'), devices=devices or None,
+                             lenient=lenient, templates=templates)
+    chosen['class_guid'] = class_guid(chosen.get('class_guid') or CLASS_GUIDS['net'])
+    return chosen

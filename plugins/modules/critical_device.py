@@ -36,20 +36,46 @@ options:
         C(PCI\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03).
       - Windows looks up the device's hardware IDs and then its compatible IDs in order; the first entry found
         wins. Giving the vendor/device form is what makes the entry match on other boards.
+      - Required unless O(driver) is given; then the IDs come from the package (restricted by O(devices)).
     type: list
     elements: str
-    required: true
+  driver:
+    description:
+      - A driver package (an INF file or a folder of them) to take everything from, instead of O(service) and
+        O(class) - the hardware IDs of the driver Windows would choose (for O(devices) when given), the service name,
+        its settings (type, start, error control, group, C(ImagePath) as Windows writes it) and the service-install
+        section's AddReg values. O(start), O(type), O(error_control), O(group), O(image_path) and O(boot_flags)
+        still override.
+      - The package is matched as Windows 7 (NT 6.1) of the hive's architecture
+        (C(Control\Session Manager\Environment\PROCESSOR_ARCHITECTURE)).
+      - The driver's files are not copied (this module edits the registry); see M(sanboot.windows.driver_info).
+    type: path
+  devices:
+    description:
+      - With O(driver), the PCI IDs seen on the real hardware, most specific first; the driver Windows would pick
+        for them is used and only their IDs are written.
+    type: list
+    elements: str
+  lenient:
+    description:
+      - With O(driver), also accept undecorated Models sections on 64-bit Windows (old tools do; Windows does not).
+    type: bool
+    default: false
+  templates:
+    description:
+      - With O(driver), substitutions for source templates (C($ARCH$), C(INX_*)); C({}) substitutes C($ARCH$).
+    type: dict
   service:
     description:
       - Name of the driver service (the key under C(Services)), for example C(E1G60) for the in-box Intel
         PRO/1000 driver of Windows 7, C(netkvm) for virtio-net, C(viostor) for virtio-blk.
-      - Required with O(state=present). With O(state=absent) only entries that point to this service are
-        removed; others are left in place with a warning.
+      - Required with O(state=present) unless O(driver) is given. With O(state=absent) only entries that point to
+        this service are removed; others are left in place with a warning.
     type: str
   class_guid:
     description:
       - Setup class GUID written as C(ClassGUID), for example C({4D36E972-E325-11CE-BFC1-08002BE10318}) (Net).
-      - Mutually exclusive with O(class). One of them is required with O(state=present).
+      - Mutually exclusive with O(class). One of them (or O(driver)) is required with O(state=present).
     type: str
   class:
     description:
@@ -147,6 +173,15 @@ EXAMPLES = r'''
     group: SCSI miniport
   delegate_to: localhost
 
+- name: Everything from the virtio-win driver package (Windows 2008 R2, x64)
+  sanboot.windows.critical_device:
+    hive: /srv/images/w2k8r2/Windows/System32/config/SYSTEM
+    driver: /srv/virtio-win/NetKVM/2k8R2/amd64
+    devices: [PCI\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00]
+    start: boot
+    boot_flags: 1
+  delegate_to: localhost
+
 - name: Remove the entries again (the E1G60 service stays)
   sanboot.windows.critical_device:
     hive: /srv/images/win7/Windows/System32/config/SYSTEM
@@ -203,7 +238,11 @@ from ansible_collections.sanboot.windows.plugins.module_utils.registry import Re
 
 def main():
     argument_spec = dict(
-        hardware_ids=dict(type='list', elements='str', required=True),
+        hardware_ids=dict(type='list', elements='str'),
+        driver=dict(type='path'),
+        devices=dict(type='list', elements='str'),
+        lenient=dict(type='bool', default=False),
+        templates=dict(type='dict'),
         service=dict(type='str'),
         class_guid=dict(type='str'),
         start=dict(type='raw'),
@@ -219,23 +258,42 @@ def main():
     argument_spec.update(offline.HIVE_ARGS)
     module = AnsibleModule(
         argument_spec=argument_spec,
-        mutually_exclusive=[('class_guid', 'class')] + offline.TARGET_CHOICE['mutually_exclusive'],
-        required_one_of=offline.TARGET_CHOICE['required_one_of'],
-        required_if=[('state', 'present', ('service',)), ('state', 'present', ('class_guid', 'class'), True)],
+        mutually_exclusive=[('class_guid', 'class'), ('driver', 'class_guid'), ('driver', 'class')]
+        + offline.TARGET_CHOICE['mutually_exclusive'],
+        required_one_of=offline.TARGET_CHOICE['required_one_of'] + [('hardware_ids', 'driver')],
+        required_if=[('state', 'present', ('service', 'driver'), True),
+                     ('state', 'present', ('class_guid', 'class', 'driver'), True)],
+        required_by={'devices': 'driver'},
         supports_check_mode=True,
     )
     p = module.params
     try:
         guid = None
         values = []
-        if p['state'] == 'present':
+        if p['state'] == 'present' and not p['driver']:
             guid = cddb.class_guid(p['class_guid'], p['class'])
-            values = cddb.service_values(start=p['start'], type_=p['type'], error_control=p['error_control'],
-                                         group=p['group'], image_path=p['image_path'], boot_flags=p['boot_flags'])
+        explicit = cddb.service_values(start=p['start'], type_=p['type'], error_control=p['error_control'],
+                                       group=p['group'], image_path=p['image_path'], boot_flags=p['boot_flags'])
 
         def plan(hive, planner):
-            return cddb.plan_critical_device(hive, planner, p['hardware_ids'], service=p['service'], guid=guid,
-                                             values=values, state=p['state'], control_sets=p['control_sets'])
+            ids, service, klass, values, subkeys, extra = p['hardware_ids'], p['service'], guid, explicit, [], {}
+            if p['driver']:
+                package = cddb.driver_package(hive, p['driver'], p['devices'], p['lenient'], p['templates'])
+                ids = ids or package['hardware_ids']
+                service = service or package['service']
+                klass = package['class_guid']
+                names = set(v.name.lower() for v in explicit)
+                values = [v for sub, v in package['service_values'] if not sub and v.name.lower() not in names]
+                values += explicit
+                subkeys = [(sub, v) for sub, v in package['service_values'] if sub]
+                extra = {'driver': {'inf': package['inf_path'], 'service': package['service'],
+                                    'reason': package.get('reason'), 'files': package['files']},
+                         'warnings': list(package.get('warnings') or [])}
+            out = cddb.plan_critical_device(hive, planner, ids, service=service, guid=klass, values=values,
+                                            state=p['state'], control_sets=p['control_sets'], subkey_values=subkeys)
+            out['warnings'] = extra.pop('warnings', []) + out['warnings']
+            out.update(extra)
+            return out
 
         result = offline.dispatch(p, module.check_mode, lambda path, extras: offline.run(
             path, plan, check_mode=module.check_mode, backup=p['backup'] and bool(p['hive']),
