@@ -1994,7 +1994,11 @@ def normalize_device(device):
         if not device.strip():
             raise InfError('device IDs must not be empty')
         hw, compat = expand_pci_id(device)
-        return {'label': device.strip(), 'hardware_ids': hw, 'compatible_ids': compat}
+        out = {'label': device.strip(), 'hardware_ids': hw, 'compatible_ids': compat}
+        if compat and '&CC_' not in device.upper():
+            out['hint'] = ('the class-code IDs (PCI\\VEN_v&CC_..., PCI\\CC_...) need the class code: append '
+                           '&CC_ccsspp (for example &CC_020000 for Ethernet, &CC_010802 for NVMe) to the ID')
+        return out
     if isinstance(device, (list, tuple)):
         ids = [str(i).strip() for i in device if str(i).strip()]
         if not ids or not all(isinstance(i, str) for i in device):
@@ -2099,6 +2103,8 @@ def match_device(drivers, device):
                                   'driver_ver': dict(entry.driver.driver_ver)})
     if not ranked:
         out['reason'] = 'no Models line that applies to the target lists any of these IDs'
+        if device.get('hint'):
+            out['reason'] += '; ' + device['hint']
         return out
     rank, _key, entry, match = ranked[0]
     out['selected'] = dict(out['candidates'][0])
@@ -2173,9 +2179,11 @@ def select_boot_driver(drivers, target, devices=None, errors=()):
                 best = (ranked[0], idx, ranked)
         if best is None:
             listed = sorted(set(i for e in entries for i in e.ids))
-            raise InfError('none of the devices (%s) matches a driver of the package for %s; the package lists %s%s'
+            hints = [d['hint'] for d in normalized if d.get('hint')]
+            raise InfError('none of the devices (%s) matches a driver of the package for %s; the package lists %s%s%s'
                            % (', '.join(d['label'] for d in normalized), target.describe(),
-                              ', '.join(listed[:8]), ' and %d more' % (len(listed) - 8) if len(listed) > 8 else ''))
+                              ', '.join(listed[:8]), ' and %d more' % (len(listed) - 8) if len(listed) > 8 else '',
+                              ('; ' + hints[0]) if hints else ''))
         (rank, _key, chosen, match_info), _idx, ranked = best
         reason = '%s: %s (%s = %s), rank 0x%08X' % (
             _describe_entry(chosen), match_info[1], match_info[2], match_info[3], rank)

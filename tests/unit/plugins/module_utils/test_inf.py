@@ -1029,3 +1029,12 @@ def test_regressions_found_by_fuzzing():
     assert inf.parse_driver_ver(['01/02/2003', '1.\x1c2.3'])[0]['version'] == '1.\x1c2.3'
     # NUL characters handed straight to tokenize() must not collide with its quote placeholders
     assert inf.tokenize('[A]\nx = "a\x00b", \x001\x00\n')['a'].lines == [('x', ['a b', '1'], 2, 'x')]
+
+
+def test_class_code_hint_when_a_pci_id_has_no_class_code():
+    driver = inf.read_inf(os.path.join(FIXTURES, 'reactos', 'scsi.inf'), WIN7_X86)
+    result = inf.match_device([driver], 'PCI\\VEN_104B&DEV_1040')
+    assert result['selected'] is None and '&CC_' in result['reason']
+    result = inf.match_device([driver], 'PCI\\VEN_104B&DEV_1040&CC_010000')
+    assert result['selected']['install_section'] == 'BusLogic_Inst'
+    assert result['selected']['inf_id'] == 'PCI\\VEN_104B&CC_0100'
