@@ -994,7 +994,7 @@ def run_live(job, params, settings, check_mode=False, session_factory=None):
                       % (settings.host, _clip(text, 300), len(applied), len(result['changes']),
                          'the record of originals was written first, so state=absent undoes exactly what was '
                          'applied' if job == 'iscsi_boot' and state == 'present' else
-                         'no other change was made', _RERUN))
+                         'the operations in not_applied were not made', _RERUN))
         if not as_system and touches(reg_text, 'DriverDatabase'):
             result['msg'] += (' On Windows 8 and later only SYSTEM may write HKLM\\SYSTEM\\DriverDatabase: leave '
                               'system_import at auto or set it to always.')
