@@ -114,6 +114,7 @@ _DEVICE_NAMES = frozenset(
     ['COM\u00b9', 'COM\u00b2', 'COM\u00b3', 'LPT\u00b9', 'LPT\u00b2', 'LPT\u00b3']
 )
 _BAD_NAME_CHARS = re.compile(r'[\x00-\x1f<>|"?*]')
+_SIMPLE_NAME_RE = re.compile(r'[A-Za-z0-9_$][A-Za-z0-9_.$\-]*\Z')   # a plain file name: nothing to check but devices
 
 # Service-install section entries (install/inf-ddinstall-services-section.md); canonical spelling by lower case.
 SERVICE_FIELDS = dict((k.lower(), k) for k in (
@@ -179,6 +180,8 @@ def parse_int(text):
     """Integer as INF readers take it after substitution: ``0x`` hex, else decimal (leading zeros stay decimal)."""
     if text is None:
         return None
+    if text.isdigit() and text.isascii():
+        return int(text)
     m = _INT_RE.match(text)
     if not m:
         return None
@@ -819,6 +822,8 @@ def check_file_name(name, what, allow_subdirs=True, allow_root=False):
     Refused: ``..`` components, absolute paths (``\\x``, ``/x``), drive letters and streams (``:``), UNC paths,
     device names (CON, NUL, COM1...), wildcard and control characters. Returns the relative parts.
     """
+    if _SIMPLE_NAME_RE.match(name) and name.split('.', 1)[0].rstrip(' ').upper() not in _DEVICE_NAMES:
+        return [name]
     text = name.replace('/', '\\')
     why = None
     if text.startswith('\\\\'):
@@ -1225,6 +1230,7 @@ class InfDriver(object):
         self.services = []
         self._service_cache = {}
         self._reg_cache = {}
+        self._copy_cache = {}
         self._included = {}
         self.unresolved = []
         self._read()
@@ -1527,11 +1533,23 @@ class InfDriver(object):
         value = ctx.subst(field).strip()
         if not value:
             return
+        key = (id(ctx), value.lower(), origin, role)
+        files = self._copy_cache.get(key)
+        if files is None:
+            files = self._copy_cache[key] = self._copy_list(ctx, value, origin, role, section, lineno)
+        for entry in files:
+            dup = [f for f in inst.files if (f.name.lower(), f.dirid, f.subdir.lower(), f.origin) ==
+                   (entry.name.lower(), entry.dirid, entry.subdir.lower(), origin)]
+            if not dup:
+                inst.files.append(entry)
+
+    def _copy_list(self, ctx, value, origin, role, section, lineno):
+        """FileEntry list of one CopyFiles value (``@file`` or a file-list section), checked and located."""
         entries = []
         if value.startswith('@'):
             name = value[1:].strip()
             if not name:
-                return
+                return []
             entries.append((name, name, 0, section, lineno))
             dirid, subdir, _how = self._destination(ctx, None)
             copy_list = None
@@ -1540,7 +1558,7 @@ class InfDriver(object):
             listed = ctx.section(value)
             if listed is None:
                 self.warn('%s: CopyFiles section [%s] does not exist' % (self._where(section, lineno), value))
-                return
+                return []
             for key, fields, line, _lkey in listed.lines:
                 values = [ctx.subst(f).strip() for f in fields]
                 if key is not None and not values[0]:
@@ -1552,6 +1570,7 @@ class InfDriver(object):
                 flags = parse_int(values[3]) if len(values) > 3 and values[3] else 0
                 entries.append((dest, source, flags or 0, listed.name, line))
             dirid, subdir, _how = self._destination(ctx, copy_list)
+        out = []
         for dest, source, flags, where, line in entries:
             what = '%s: CopyFiles' % self._where(where, line)
             check_file_name(dest, what + ' file name')
@@ -1560,10 +1579,8 @@ class InfDriver(object):
             entry.target = self._target_path(dirid, subdir, dest)
             if origin is None:
                 self._locate_source(ctx, entry)
-            dup = [f for f in inst.files if (f.name.lower(), f.dirid, f.subdir.lower(), f.origin) ==
-                   (dest.lower(), dirid, subdir.lower(), origin)]
-            if not dup:
-                inst.files.append(entry)
+            out.append(entry)
+        return out
 
     def _target_path(self, dirid, subdir, name):
         if isinstance(dirid, int) and dirid in DIRID_PATHS:
