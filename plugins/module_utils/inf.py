@@ -434,7 +434,8 @@ def apply_templates(text, templates, arch, name, warnings):
         _warn(warnings, '%s: template line %r dropped (line %d); whatever it would add is missing'
               % (name, m.group(0).strip(), text.count('\n', 0, m.start()) + 1))
         return ''
-    text = _PREPROC_RE.sub(drop, text)
+    if '#' in text and _has_preprocessor_line(text):
+        text = _PREPROC_RE.sub(drop, text)
     left = _template_markers(text)
     if left:
         raise InfError('%s: template tokens left after substitution: %s; add them to templates'
