@@ -219,3 +219,34 @@ def driver_package(hive, package, devices=None, lenient=False, templates=None):
                              lenient=lenient, templates=templates)
     chosen['class_guid'] = class_guid(chosen.get('class_guid') or CLASS_GUIDS['net'])
     return chosen
+
+
+def critical_device_plan(p):
+    """plan_fn(hive, planner) for the critical_device modules' parameters (offline, image and live alike)."""
+    state = p.get('state') or 'present'
+    guid = None
+    if state == 'present' and not p.get('driver'):
+        guid = class_guid(p.get('class_guid'), p.get('class'))
+    explicit = service_values(start=p.get('start'), type_=p.get('type'), error_control=p.get('error_control'),
+                              group=p.get('group'), image_path=p.get('image_path'), boot_flags=p.get('boot_flags'))
+
+    def plan(hive, planner):
+        ids, service, klass, values, subkeys, extra = p.get('hardware_ids'), p.get('service'), guid, explicit, [], {}
+        if p.get('driver'):
+            package = driver_package(hive, p['driver'], p.get('devices'), p.get('lenient', False), p.get('templates'))
+            ids = ids or package['hardware_ids']
+            service = service or package['service']
+            klass = package['class_guid']
+            names = set(v.name.lower() for v in explicit)
+            values = [v for sub, v in package['service_values'] if not sub and v.name.lower() not in names]
+            values += explicit
+            subkeys = [(sub, v) for sub, v in package['service_values'] if sub]
+            extra = {'driver': {'inf': package['inf_path'], 'service': package['service'],
+                                'reason': package.get('reason'), 'files': package['files']},
+                     'warnings': list(package.get('warnings') or [])}
+        out = plan_critical_device(hive, planner, ids or [], service=service, guid=klass, values=values, state=state,
+                                   control_sets=p.get('control_sets') or 'current', subkey_values=subkeys)
+        out['warnings'] = extra.pop('warnings', []) + out['warnings']
+        out.update(extra)
+        return out
+    return plan

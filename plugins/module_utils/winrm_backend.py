@@ -856,21 +856,8 @@ LIVE_OPTIONS = dict(
 
 def _offline_critical_device(params, system_path):
     from ansible_collections.sanboot.windows.plugins.module_utils import cddb, offline
-    p = params
-    guid = None
-    values = []
-    if p.get('state', 'present') == 'present':
-        guid = cddb.class_guid(p.get('class_guid'), p.get('class'))
-        values = cddb.service_values(start=p.get('start'), type_=p.get('type'), error_control=p.get('error_control'),
-                                     group=p.get('group'), image_path=p.get('image_path'),
-                                     boot_flags=p.get('boot_flags'))
-
-    def plan(hive, planner):
-        return cddb.plan_critical_device(hive, planner, p['hardware_ids'], service=p.get('service'), guid=guid,
-                                         values=values, state=p.get('state', 'present'),
-                                         control_sets=p.get('control_sets', 'current'))
-
-    return offline.run(system_path, plan, check_mode=True, backup=False, allow_dirty=True)
+    return offline.run(system_path, cddb.critical_device_plan(params), check_mode=True, backup=False,
+                       allow_dirty=True)
 
 
 def _offline_params(params, system_path, software_path):

@@ -268,33 +268,7 @@ def main():
     )
     p = module.params
     try:
-        guid = None
-        values = []
-        if p['state'] == 'present' and not p['driver']:
-            guid = cddb.class_guid(p['class_guid'], p['class'])
-        explicit = cddb.service_values(start=p['start'], type_=p['type'], error_control=p['error_control'],
-                                       group=p['group'], image_path=p['image_path'], boot_flags=p['boot_flags'])
-
-        def plan(hive, planner):
-            ids, service, klass, values, subkeys, extra = p['hardware_ids'], p['service'], guid, explicit, [], {}
-            if p['driver']:
-                package = cddb.driver_package(hive, p['driver'], p['devices'], p['lenient'], p['templates'])
-                ids = ids or package['hardware_ids']
-                service = service or package['service']
-                klass = package['class_guid']
-                names = set(v.name.lower() for v in explicit)
-                values = [v for sub, v in package['service_values'] if not sub and v.name.lower() not in names]
-                values += explicit
-                subkeys = [(sub, v) for sub, v in package['service_values'] if sub]
-                extra = {'driver': {'inf': package['inf_path'], 'service': package['service'],
-                                    'reason': package.get('reason'), 'files': package['files']},
-                         'warnings': list(package.get('warnings') or [])}
-            out = cddb.plan_critical_device(hive, planner, ids, service=service, guid=klass, values=values,
-                                            state=p['state'], control_sets=p['control_sets'], subkey_values=subkeys)
-            out['warnings'] = extra.pop('warnings', []) + out['warnings']
-            out.update(extra)
-            return out
-
+        plan = cddb.critical_device_plan(p)
         result = offline.dispatch(p, module.check_mode, lambda path, extras: offline.run(
             path, plan, check_mode=module.check_mode, backup=p['backup'] and bool(p['hive']),
             allow_dirty=p['allow_dirty']))
