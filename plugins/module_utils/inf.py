@@ -426,8 +426,12 @@ def apply_templates(text, templates, arch, name, warnings):
         mapping[key] = str(value)
     if '$ARCH$' not in mapping and arch:
         mapping['$ARCH$'] = arch
-    if mapping:
-        pattern = re.compile('|'.join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)))
+    present = [k for k in sorted(mapping, key=len, reverse=True) if k in text]
+    if len(present) == 1:
+        text = text.replace(present[0], mapping[present[0]])
+    elif present:
+        # one left-to-right pass, longest token first at each place (a replacement is never scanned again)
+        pattern = re.compile('|'.join(re.escape(k) for k in present))
         text = pattern.sub(lambda m: mapping[m.group(0)], text)
 
     def drop(m):
