@@ -57,7 +57,7 @@ _ESCAPE_RE = re.compile(r'%([0-9A-Fa-f]{2})')
 _TARGET_CHARS_RE = re.compile(r'^[\x21-\x7e]+\Z')
 _NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z')
 # nginx/Apache "combined" and Python http.server access-log lines: client, [time], "METHOD target HTTP/x.y"
-_REQUEST_RE = re.compile(r'"(?:GET|HEAD) (\S{1,%d}) HTTP/[0-9.]{1,4}"' % MAX_TARGET)
+_REQUEST_RE = re.compile(r'"(?:GET|HEAD) (\S{1,%d}) HTTP/[0-9.]{1,4}"(?: ([0-9]{3})\b)?' % MAX_TARGET)
 _CLIENT_RE = re.compile(r'^([0-9A-Fa-f:.]{2,45})\s')
 _TIME_RE = re.compile(r'\[(\d{2})/([A-Z][a-z]{2})/(\d{4})[: ](\d{2}):(\d{2}):(\d{2})(?: ([+-]\d{4}))?\]')
 _MONTHS = dict((m, i) for i, m in enumerate(
@@ -346,14 +346,15 @@ def _when(line):
 
 
 def _request(line):
-    """(target, client, time) of an access-log line, or of a bare request target / URL; None otherwise."""
+    """(target, client, time, HTTP status or None) of an access-log line, or of a bare request target / URL."""
     match = _REQUEST_RE.search(line)
     if match:
         client = _CLIENT_RE.match(line)
-        return match.group(1), client.group(1) if client else None, _when(line)
+        status = int(match.group(2)) if match.group(2) else None
+        return match.group(1), client.group(1) if client else None, _when(line), status
     text = line.strip()
     if text and ' ' not in text and text.startswith(('/', 'http://', 'https://')):
-        return text, None, None
+        return text, None, None, None
     return None
 
 
@@ -364,6 +365,7 @@ def _digest(facts):
 def parse_lines(lines, url_path=DEFAULT_URL_PATH, macs=None, source=None, result=None):
     """Reports in access-log lines (or bare request targets); later reports of a MAC replace earlier ones.
 
+    Requests the web server did not answer with 2xx or 3xx (nginx logs those its allow rules refused) are rejected.
     Returns (and updates ``result``) {'machines': {mac: facts}, 'rejected': [{source, line, reason}],
     'reports': accepted count, 'ignored': lines that are no report request, 'skipped': reports of other MACs}.
     """
@@ -377,6 +379,12 @@ def parse_lines(lines, url_path=DEFAULT_URL_PATH, macs=None, source=None, result
         is_report, query = _split_target(found[0], url_path) if found else (False, None)
         if not is_report:
             result['ignored'] += 1
+            continue
+        status = found[3]
+        if status is not None and not 200 <= status < 400:
+            # nginx logs requests its allow/deny rules refused too: only what the server answered counts
+            result['rejected'].append({'source': source, 'line': number, 'reason': (
+                'the web server answered %d (a client it refused, or a missing file): not counted' % status)})
             continue
         try:
             facts = machine(parse_report(query))

@@ -38,6 +38,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 HERE = os.path.join(ROOT, 'tests', 'integration', 'discovery')
 PROBE = os.path.join(ROOT, 'tests', 'integration', 'boot_server', 'probe.asm')
 PLAYBOOK = os.path.join(ROOT, 'playbooks', 'site.yml')
+NGINX = shutil.which('nginx')
 IPXE_LKRN = next((p for p in ('/usr/lib/ipxe/ipxe.lkrn', '/boot/ipxe.lkrn') if os.path.exists(p)), None)
 SERVER = '10.0.2.2'          # qemu user networking: the guest reaches the namespace's 127.0.0.1 here
 HTTP_PORT = 8080
@@ -133,6 +134,7 @@ class Server:
         self.inv_dir = os.path.join(base, 'inventory')
         self.inventory = os.path.join(self.inv_dir, 'inventory.yml')
         self.http_log = os.path.join(self.logs, 'http-access.log')
+        self.nginx_log = os.path.join(self.logs, 'nginx-discovery.log')
         self.procs = []
         self.netns = None
         self.tgt_port = None
@@ -228,6 +230,7 @@ class Server:
         env.update({
             'SANBOOT_TEST_ROOT': self.root, 'SANBOOT_TEST_TGT_PORT': str(self.tgt_port),
             'SANBOOT_TEST_HTTP_PORT': str(HTTP_PORT), 'SANBOOT_TEST_HTTP_LOG': self.http_log,
+            'SANBOOT_TEST_NGINX_LOG': self.nginx_log,
             'ANSIBLE_COLLECTIONS_PATH': os.path.join(ROOT, 'build', 'collections'),
             'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_FORCE_COLOR': '0',
             'ANSIBLE_LOCAL_TEMP': os.path.join(self.base, 'ansible-tmp'),
@@ -272,6 +275,18 @@ class Server:
         return res.returncode, serial, elapsed
 
 
+def namespace():
+    """A private network namespace with only lo (up): (holder process, path of the namespace)."""
+    holder = subprocess.Popen(['unshare', '--net', 'sleep', 'infinity'])
+    path = '/proc/%d/ns/net' % holder.pid
+    for _attempt in range(50):
+        if os.path.exists(path) and os.readlink(path) != os.readlink('/proc/self/ns/net'):
+            break
+        time.sleep(0.02)
+    subprocess.run(['nsenter', '--net=' + path, '--', 'ip', 'link', 'set', 'lo', 'up'], check=True)
+    return holder, path
+
+
 def query_pci(devices):
     """QEMU's own view of a machine's PCI devices (query-pci before the firmware runs): {(slot, fn): device}."""
     cmd = ['qemu-system-x86_64', '-accel', 'tcg', '-S', '-display', 'none', '-vga', 'none', '-nodefaults',
@@ -304,7 +319,10 @@ def boots(server):
     assert server.serve_run.returncode == 0, server.serve_run.stdout[-4000:]
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         futures = dict((m, pool.submit(server.boot, m)) for m in ('pc-two', 'unknown', 'pc-virtio'))
-        return dict((m, f.result()) for m, f in futures.items())
+        results = dict((m, f.result()) for m, f in futures.items())
+    for machine, (rc, _serial, elapsed) in sorted(results.items()):
+        print('boot %s: qemu exit %d after %.1f s' % (machine, rc, elapsed))     # shown with pytest -s
+    return results
 
 
 @pytest.fixture(scope='module')
@@ -470,3 +488,79 @@ def test_iscsi_boot_with_discovered_nic_is_ready(tmp_path, discovered, engine, m
     # ready for that NIC, not for any NIC
     other = bootjob.run_iscsi_boot_info(dict(params, nics=[OTHER[model]], drivers=[]))
     assert other['ready'] is False
+
+
+# -- the nginx site the role renders ----------------------------------------------------------------------------------
+
+NGINX_MAIN = """user root;
+daemon off;
+worker_processes 1;
+pid %(base)s/nginx.pid;
+error_log %(base)s/error.log;
+events { worker_connections 64; }
+http {
+    access_log %(base)s/access.log;
+    client_body_temp_path %(base)s/tmp;
+    proxy_temp_path %(base)s/tmp;
+    fastcgi_temp_path %(base)s/tmp;
+    uwsgi_temp_path %(base)s/tmp;
+    scgi_temp_path %(base)s/tmp;
+    include %(base)s/site.conf;
+}
+"""
+FETCH = """import sys, urllib.request, urllib.error
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=5).status)
+except urllib.error.HTTPError as exc:
+    print(exc.code)
+"""
+
+
+@pytest.mark.skipif(NGINX is None, reason='nginx is not installed (the role renders its site; this test runs it)')
+def test_nginx_site_logs_reports_and_refused_clients_do_not_count(server, boots, engine):
+    """The rendered nginx site, run for real: the report iPXE sent (replayed from an allowed address, 10.0.2.15,
+    and from 127.0.0.1, which sanboot_ipxe_http_allow refuses) lands in sanboot_ipxe_discover_log in nginx's
+    combined format; the module counts the allowed one and rejects the refused one (nginx logs it too)."""
+    with open(server.http_log) as f:
+        target = re.search(r'"GET (/discovery\.txt\?\S*boot=52%3A54%3A00%3Ad1%3A5c%3A01\S*) HTTP', f.read()).group(1)
+    base = os.path.join(server.base, 'nginx')
+    os.makedirs(os.path.join(base, 'tmp'))
+    with open(os.path.join(server.root, 'etc', 'nginx', 'conf.d', 'sanboot-ipxe.conf')) as f:
+        site = f.read()
+    assert 'access_log %s;' % server.nginx_log in site
+    # the site names the served directory as the server sees it; here it is inside the throwaway root
+    with open(os.path.join(base, 'site.conf'), 'w') as f:
+        f.write(site.replace('root /srv/sanboot/ipxe;', 'root %s;' % server.serve))
+    main = os.path.join(base, 'nginx.conf')
+    with open(main, 'w') as f:
+        f.write(NGINX_MAIN % {'base': base})
+    check = subprocess.run([NGINX, '-t', '-c', main, '-p', base], capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stderr
+    holder, netns = namespace()
+    ns = ['nsenter', '--net=' + netns, '--']
+    proc = None
+    try:
+        subprocess.run(ns + ['ip', 'addr', 'add', '10.0.2.15/24', 'dev', 'lo'], check=True)
+        proc = subprocess.Popen(ns + [NGINX, '-c', main, '-p', base], stderr=subprocess.DEVNULL)
+        probe = "import socket; socket.create_connection(('127.0.0.1', %d), 1)" % HTTP_PORT
+        server.wait(lambda: subprocess.run(ns + [sys.executable, '-c', probe], check=False).returncode == 0, 'nginx')
+        answers = [subprocess.run(ns + [sys.executable, '-c', FETCH, 'http://%s:%d%s' % (address, HTTP_PORT, target)],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+                   for address in ('10.0.2.15', '127.0.0.1')]
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=10)
+        holder.terminate()
+        holder.wait(timeout=10)
+    assert answers == ['200', '403']
+    with open(server.nginx_log) as f:
+        lines = f.read().splitlines()
+    assert len(lines) == 2 and lines[1].startswith('127.0.0.1 - - [') and '" 403 ' in lines[1]
+    from ansible_collections.sanboot.windows.plugins.module_utils import discovery
+    result = discovery.parse_files([server.nginx_log])
+    facts = result['machines']['52:54:00:d1:5c:01']
+    assert facts['client'] == '10.0.2.15' and re.match(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$',
+                                                        facts['reported_at'])
+    assert facts['iscsi_boot_nics'][0]['id'] == 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03'
+    assert [r['line'] for r in result['rejected']] == [2] and 'answered 403' in result['rejected'][0]['reason']

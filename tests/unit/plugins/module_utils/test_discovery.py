@@ -99,7 +99,7 @@ def test_two_nics_behind_bridges():
 @pytest.mark.parametrize('line', [
     pyhttp(Q_E1000),
     nginx(Q_E1000),
-    '192.0.2.51 - - [25/Nov/2025:13:53:19 +0000] "GET /discovery.txt?%s HTTP/1.0" 404 153' % Q_E1000,  # Apache
+    '192.0.2.51 - - [25/Nov/2025:13:53:19 +0000] "GET /discovery.txt?%s HTTP/1.0" 200 153' % Q_E1000,  # Apache
     '/discovery.txt?' + Q_E1000,                                                              # bare target
     'http://192.0.2.10:8080/discovery.txt?' + Q_E1000,                                       # URL
     pyhttp(Q_E1000.replace('%3A', ':')),                                                      # unescaped colons
@@ -241,6 +241,15 @@ def test_rejected_reports(query, reason):
 def test_a_rejected_report_does_not_replace_an_accepted_one():
     result = parse(pyhttp(Q_E1000), pyhttp(Q_E1000 + '&evil=1'))
     assert result['machines']['52:54:00:d1:5c:01']['line'] == 1 and len(result['rejected']) == 1
+
+
+@pytest.mark.parametrize('status, counted', [(200, True), (304, True), (403, False), (404, False), (400, False)])
+def test_only_answered_requests_count(status, counted):
+    """nginx writes requests its allow/deny rules refused to the access log as well (seen with nginx 1.22)."""
+    result = parse(nginx(Q_E1000).replace('" 200 71 ', '" %d 71 ' % status))
+    assert bool(result['machines']) is counted
+    if not counted:
+        assert 'answered %d' % status in result['rejected'][0]['reason']
 
 
 def test_nginx_escaped_quotes_are_not_a_report():
