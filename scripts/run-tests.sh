@@ -45,8 +45,10 @@ PY
   done
 }
 
-do_unit() { python -m pytest -q -p no:cacheprovider tests/unit; }
-do_integration() { python -m pytest -q -p no:cacheprovider tests/integration; }
+# Two workers (the machines have two cores); a test file stays on one worker (module-scoped servers, appliances).
+PYTEST=(python -m pytest -q -p no:cacheprovider -n "${SANBOOT_TEST_WORKERS:-2}" --dist loadfile)
+do_unit() { "${PYTEST[@]}" tests/unit; }
+do_integration() { "${PYTEST[@]}" -rs tests/integration; }
 
 do_sanity() {
   offline_get_pip
@@ -69,13 +71,26 @@ do_lint() {
   antsibull-changelog lint
 }
 
+# Scenarios run two at a time (each mostly waits on qemu or ansible-playbook); a failure prints its whole log.
 do_molecule() {
-  local s
+  local s pids=() names=() logs=$ROOT/build/molecule-logs rc=0 i
+  mkdir -p "$logs"
   for s in extensions/molecule/*/; do
     [ -f "$s/molecule.yml" ] || continue
     s=$(basename "$s")
-    (HOME=$SANBOOT_HOME molecule test -s "$s")
+    (HOME=$SANBOOT_HOME molecule test -s "$s" > "$logs/$s.log" 2>&1) &
+    pids+=($!); names+=("$s")
+    if [ ${#pids[@]} -ge 2 ]; then
+      wait "${pids[0]}" || { rc=1; echo "molecule ${names[0]} FAILED:"; cat "$logs/${names[0]}.log"; }
+      echo "molecule ${names[0]}: done"
+      pids=("${pids[@]:1}"); names=("${names[@]:1}")
+    fi
   done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || { rc=1; echo "molecule ${names[$i]} FAILED:"; cat "$logs/${names[$i]}.log"; }
+    echo "molecule ${names[$i]}: done"
+  done
+  return $rc
 }
 
 case "${1:-all}" in
