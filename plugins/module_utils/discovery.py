@@ -305,8 +305,8 @@ def machine(report):
     if entry is None:
         warnings.append('%s: the boot NIC %s has no Windows IDs: %s' % (report['boot'], boot['name'], boot['note']))
     elif 'location' not in entry:
-        warnings.append('%s: the boot NIC %s has no location path: %s' % (report['boot'], boot['name'],
-                                                                         boot['note']))
+        warnings.append('%s: the boot NIC %s has no location path: %s'
+                        % (report['boot'], boot['name'], boot['note']))
     return {
         'mac': report['boot'],
         'boot_nic': boot['name'],

@@ -263,10 +263,11 @@ class Server:
             with open(initrd, 'w') as f:
                 f.write('#!ipxe\ndhcp net%d\nchain http://%s:%d/boot.ipxe\n' % (through, SERVER, HTTP_PORT))
         cmd = ['qemu-system-x86_64', '-accel', 'tcg', '-m', '256', '-display', 'none', '-vga', 'none',
-               '-no-reboot', '-kernel', IPXE_LKRN, '-initrd', initrd] + qemu_devices(machine) + [
-               '-boot', 'strict=on,reboot-timeout=0', '-serial', 'file:' + log,
-               '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
-               '-fw_cfg', 'name=etc/sercon-port,file=' + sercon]
+               '-no-reboot', '-kernel', IPXE_LKRN, '-initrd', initrd]
+        cmd += qemu_devices(machine)
+        cmd += ['-boot', 'strict=on,reboot-timeout=0', '-serial', 'file:' + log,
+                '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
+                '-fw_cfg', 'name=etc/sercon-port,file=' + sercon]
         t0 = time.time()
         res = self.ns(cmd, timeout=timeout)
         elapsed = time.time() - t0
@@ -291,8 +292,8 @@ def query_pci(devices):
     """QEMU's own view of a machine's PCI devices (query-pci before the firmware runs): {(slot, fn): device}."""
     cmd = ['qemu-system-x86_64', '-accel', 'tcg', '-S', '-display', 'none', '-vga', 'none', '-nodefaults',
            '-qmp', 'stdio'] + devices
-    qmp = '\n'.join(json.dumps(c) for c in ({'execute': 'qmp_capabilities'}, {'execute': 'query-pci'},
-                                             {'execute': 'quit'})) + '\n'
+    commands = ({'execute': 'qmp_capabilities'}, {'execute': 'query-pci'}, {'execute': 'quit'})
+    qmp = '\n'.join(json.dumps(c) for c in commands) + '\n'
     out = subprocess.run(cmd, input=qmp, capture_output=True, text=True, timeout=30, check=True).stdout
     for line in out.splitlines():
         reply = json.loads(line)
@@ -560,7 +561,7 @@ def test_nginx_site_logs_reports_and_refused_clients_do_not_count(server, boots,
     from ansible_collections.sanboot.windows.plugins.module_utils import discovery
     result = discovery.parse_files([server.nginx_log])
     facts = result['machines']['52:54:00:d1:5c:01']
-    assert facts['client'] == '10.0.2.15' and re.match(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$',
-                                                        facts['reported_at'])
+    assert facts['client'] == '10.0.2.15'
+    assert re.match(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$', facts['reported_at'])
     assert facts['iscsi_boot_nics'][0]['id'] == 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03'
     assert [r['line'] for r in result['rejected']] == [2] and 'answered 403' in result['rejected'][0]['reason']

@@ -424,12 +424,10 @@ def _strings(value):
             if key in ('note', 'warnings'):
                 continue
             yield str(key)
-            for sub in _strings(item):
-                yield sub
+            yield from _strings(item)
     elif isinstance(value, list):
         for item in value:
-            for sub in _strings(item):
-                yield sub
+            yield from _strings(item)
     elif isinstance(value, str):
         yield value
 
