@@ -446,6 +446,15 @@ def test_discovery_result_and_rerun_changes_nothing(server, discovered):
     again = server.site('--tags', 'discover', name='site-discover-again')
     assert again.returncode == 0, again.stdout[-3000:]
     assert re.search(r'localhost\s+:.*changed=0\b', again.stdout), again.stdout[-3000:]
+    # check mode with --diff into another (empty) inventory folder: the diff shows the files, nothing is written
+    empty = os.path.join(server.base, 'empty-inventory')
+    os.makedirs(empty)
+    checked = server.site('--tags', 'discover', '--check', '--diff', '-e', 'sanboot_discovery_inventory_dir=' + empty,
+                          name='site-discover-check')
+    assert checked.returncode == 0, checked.stdout[-3000:]
+    assert re.search(r'localhost\s+:.*changed=1\b', checked.stdout), checked.stdout[-3000:]
+    assert '+sanboot_mac: "52:54:00:d1:5c:04"' in checked.stdout
+    assert os.listdir(empty) == []
 
 
 # -- iscsi_boot with the discovered NIC, on the Windows 7 fixture hive ----------------------------------------------
