@@ -477,11 +477,12 @@ HOST_VARS_KEYS = ('name', 'mac', 'boot', 'chip', 'bus_type', 'pci_address', 'id'
 
 def host_vars(facts):
     """YAML text of the host_vars file for one machine: hardware facts only (no times), so an unchanged machine
-    gives an unchanged file."""
+    gives an unchanged file. No sanboot_mac: the inventory's own sanboot_mac names the machine, and a host_vars
+    file (which takes precedence over the inventory file) must not keep an old MAC alive after a NIC change."""
     data = {
-        'sanboot_mac': facts['mac'],
         'sanboot_iscsi_boot_nics': facts['iscsi_boot_nics'],
         'sanboot_discovery': {
+            'mac': facts['mac'],
             'boot_nic': facts['boot_nic'],
             'ipxe': facts['ipxe'],
             'bridges_scanned': facts['bridges_scanned'],

@@ -24,7 +24,7 @@ description:
     (V(PCIROOT(0\)#PCI(0200\)), through bridges V(PCIROOT(0\)#PCI(1C00\)#PCI(0000\))) and the chip name - for every NIC
     of the machine, and an entry ready for O(sanboot.windows.iscsi_boot#module:nics)
     for the NIC that booted.
-  - With O(inventory_dir), writes that into C(host_vars/<name>/sanboot_discovery.yml) (variables C(sanboot_mac),
+  - With O(inventory_dir), writes that into C(host_vars/<name>/sanboot_discovery.yml) (variables
     C(sanboot_iscsi_boot_nics) and C(sanboot_discovery)) for each machine. Every place is checked before anything is
     written; nothing is written outside C(<inventory_dir>/host_vars); a host whose variables are in a single file
     C(host_vars/<name>.yml) is refused (Ansible would stop reading that file once the folder exists).

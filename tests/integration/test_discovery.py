@@ -386,7 +386,7 @@ def test_inventory_holds_exactly_what_qemu_exposes(discovered):
         data = files[machine]
         through = spec.get('boot_through', 0)
         boot_mac = spec['nics'][through]['mac']
-        assert data['sanboot_mac'] == boot_mac
+        assert data['sanboot_discovery']['mac'] == boot_mac and 'sanboot_mac' not in data
         assert data['sanboot_discovery']['boot_nic'] == 'net%d' % through
         assert len(data['sanboot_discovery']['nics']) == len(spec['nics'])
         for i, (nic, got) in enumerate(zip(spec['nics'], data['sanboot_discovery']['nics'])):
@@ -453,7 +453,7 @@ def test_discovery_result_and_rerun_changes_nothing(server, discovered):
                           name='site-discover-check')
     assert checked.returncode == 0, checked.stdout[-3000:]
     assert re.search(r'localhost\s+:.*changed=1\b', checked.stdout), checked.stdout[-3000:]
-    assert '+sanboot_mac: "52:54:00:d1:5c:04"' in checked.stdout
+    assert '+  mac: "52:54:00:d1:5c:04"' in checked.stdout
     assert os.listdir(empty) == []
 
 

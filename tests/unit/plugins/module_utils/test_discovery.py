@@ -272,7 +272,7 @@ def test_host_vars_round_trip_and_idempotence(tmp_path):
     assert sorted(h['name'] for h in written) == ['pc-two', 'sanboot-52-54-00-d1-5c-01']
     data = yaml.safe_load((inv / 'host_vars' / 'pc-two' / 'sanboot_discovery.yml').read_text())
     facts = result['machines']['52:54:00:d1:5c:04']
-    assert data['sanboot_mac'] == '52:54:00:d1:5c:04'
+    assert data['sanboot_discovery']['mac'] == '52:54:00:d1:5c:04' and 'sanboot_mac' not in data
     assert data['sanboot_iscsi_boot_nics'] == facts['iscsi_boot_nics']
     assert data['sanboot_discovery']['nics'] == [dict((k, n[k]) for k in discovery.HOST_VARS_KEYS)
                                                  for n in facts['nics']]
@@ -457,7 +457,7 @@ def test_property_any_text_is_accepted_strictly_or_rejected(query):
                 iscsiboot.parse_nic(entry)
             yaml_text = discovery.host_vars(facts)
             assert '{{' not in yaml_text and '{%' not in yaml_text
-            assert yaml.safe_load(yaml_text)['sanboot_mac'] == facts['mac']
+            assert yaml.safe_load(yaml_text)['sanboot_discovery']['mac'] == facts['mac']
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
