@@ -152,6 +152,7 @@ class GuestSession(object):
             raise ImageError('libguestfs could not start its appliance on %s: %s (on hosts where KVM misbehaves, set '
                              'LIBGUESTFS_BACKEND_SETTINGS=force_tcg)' % (', '.join(p for p, _f in drives), exc))
         self.devices = self.g.list_devices()
+        self._ntfs = None
 
     def close(self):
         g, self.g = self.g, None
@@ -193,21 +194,7 @@ class GuestSession(object):
         tell the architecture) and is much faster under TCG.
         """
         found = []
-        try:
-            # list_partitions + vfs_type, not list_filesystems: the latter also scans for LVM, MD and more, which
-            # takes seconds under TCG. Whole disks count too (unpartitioned images).
-            partitions = self.g.list_partitions()
-            candidates = partitions + [d for d in self.devices if not any(p.startswith(d) for p in partitions)]
-            filesystems = []
-            for device in candidates:
-                try:
-                    if self.g.vfs_type(device) == 'ntfs':
-                        filesystems.append(device)
-                except RuntimeError:
-                    continue
-        except RuntimeError as exc:
-            raise ImageError('libguestfs cannot read the partitions: %s' % exc)
-        for device in filesystems:
+        for device in self.ntfs_filesystems():
             if drive_index is not None and self.drive_of(device) != drive_index:
                 continue
             try:
@@ -224,6 +211,27 @@ class GuestSession(object):
             finally:
                 self.g.umount_all()
         return found
+
+    def ntfs_filesystems(self):
+        """NTFS file systems of all drives, looked up once per appliance.
+
+        list_partitions + vfs_type, not list_filesystems: the latter also scans for LVM, MD and more, which takes
+        seconds under TCG. Whole disks count too (unpartitioned images).
+        """
+        if self._ntfs is None:
+            try:
+                partitions = self.g.list_partitions()
+            except RuntimeError as exc:
+                raise ImageError('libguestfs cannot read the partitions: %s' % exc)
+            candidates = partitions + [d for d in self.devices if not any(p.startswith(d) for p in partitions)]
+            self._ntfs = []
+            for device in candidates:
+                try:
+                    if self.g.vfs_type(device) == 'ntfs':
+                        self._ntfs.append(device)
+                except RuntimeError:
+                    continue
+        return self._ntfs
 
     def resolve(self, path):
         """Case-insensitive path (Windows names) -> the path as stored, or None when it does not exist."""
@@ -268,19 +276,20 @@ def _sha256(path):
 class InstallEditor(object):
     """Download the hives of one installation, run an offline job on them, put the results back."""
 
-    def __init__(self, session, install, workdir, check_mode, backup):
+    def __init__(self, session, install, workdir, check_mode, backup, image_name='image'):
         self.session = session
         self.g = session.g
         self.install = install
         self.workdir = workdir
         self.check_mode = check_mode
         self.backup = backup
-        session.mount(install, writable=False)
+        self.image_name = image_name
+        # Read-write unless in check mode: the appliance writes to the overlay, so one mount serves all.
+        session.mount(install, writable=not check_mode)
         self.config = session.resolve('/' + _guest_join(install.systemroot, 'system32', 'config'))
 
     def hive(self, name, required=True):
         """(guest path, local copy) of config/<name> (found case-insensitively)."""
-        self.session.mount(self.install, writable=False)
         guest = self.session.resolve(self.config + '/' + name)
         if guest is None or not self.g.is_file(guest):
             if required:
@@ -288,6 +297,9 @@ class InstallEditor(object):
             return None, None
         local = os.path.join(self.workdir, name)
         self.g.download(guest, local)
+        # The engine replaces the file by rename, so this link keeps the original: the base for write_hive's
+        # diff and the backup.
+        os.link(local, local + '.orig')
         return guest, local
 
     def put_file(self, local, guest_dir, name):
@@ -310,15 +322,54 @@ class InstallEditor(object):
             here = candidate
         return here
 
-    def write_hive(self, guest, local):
-        """Put a hive written by the engine back; the previous one is kept beside it unless backup is off."""
+    def write_hive(self, guest, local, backup_dir):
+        """Put a hive written by the engine back, writing only the byte ranges that differ (pwrite), since
+        uploading a whole hive through ntfs-3g is the slowest step of the appliance. The previous hive is kept
+        on the host, beside the image, unless backup is off. Returns the backup path."""
+        with open(local + '.orig', 'rb') as f:
+            old = f.read()
+        with open(local, 'rb') as f:
+            new = f.read()
         backup = None
         if self.backup:
             stamp = datetime.datetime.now().strftime('%Y-%m-%d@%H:%M:%S')
-            backup = '%s.sanboot.%s~' % (guest, stamp)
-            self.g.cp(guest, backup)
-        self.g.upload(local, guest)
+            backup = os.path.join(backup_dir, '%s.%s.%s~' % (self.image_name, os.path.basename(guest), stamp))
+            shutil.copyfile(local + '.orig', backup)
+        for offset, data in changed_ranges(old, new):
+            for start in range(0, len(data), PWRITE_MAX):
+                chunk = data[start:start + PWRITE_MAX]
+                written = self.g.pwrite(guest, chunk, offset + start)
+                if written != len(chunk):
+                    raise ImageError('short write to %s in the image' % guest)
+        if len(new) < len(old):
+            self.g.truncate_size(guest, len(new))
         return backup
+
+
+PWRITE_MAX = 1 << 20
+BLOCK = 4096
+
+
+def changed_ranges(old, new):
+    """[(offset, bytes of new)] covering every block where new differs from old (and any growth)."""
+    ranges = []
+    limit = min(len(old), len(new))
+    pos = 0
+    while pos < limit:
+        if old[pos:pos + BLOCK] == new[pos:pos + BLOCK]:
+            pos += BLOCK
+            continue
+        start = pos
+        while pos < limit and old[pos:pos + BLOCK] != new[pos:pos + BLOCK]:
+            pos += BLOCK
+        ranges.append((start, new[start:min(pos, len(new))]))
+    if len(new) > limit:
+        if ranges and ranges[-1][0] + len(ranges[-1][1]) >= limit:
+            start = ranges.pop()[0]
+        else:
+            start = limit
+        ranges.append((start, new[start:]))
+    return ranges
 
 
 def copy_driver_files(editor, files, label=None):
@@ -377,7 +428,8 @@ def run_on_images(images, job, check_mode=False, backup=True):
             install = installs[0]
             local = os.path.join(workdir, 'image-%d' % index)
             os.mkdir(local)
-            editor = InstallEditor(session, install, local, check_mode, backup)
+            editor = InstallEditor(session, install, local, check_mode, backup, os.path.basename(image['path']))
+            editor.backup_dir = os.path.dirname(os.path.abspath(image['path']))
             result = job(editor)
             result['image'] = image['path']
             result['root'] = install.describe()
@@ -405,10 +457,9 @@ def hive_job(run_local, hive='SYSTEM', extra_hives=(), check_mode=False):
         result = run_local(local, extras)
         result['files_written'] = []
         if result.get('changed') and not check_mode:
-            editor.session.mount(editor.install, writable=True)
             for nic in result.get('nics') or []:
                 if nic.get('service_created'):
                     result['files_written'].extend(copy_driver_files(editor, nic.get('files') or []))
-            result['backup_file'] = editor.write_hive(guest, local)
+            result['backup_file'] = editor.write_hive(guest, local, editor.backup_dir)
         return result
     return job

@@ -65,7 +65,8 @@ def test_convert_two_images_in_one_appliance_then_nothing_changes_then_undo(tmp_
     assert result['changed'] and [r['ready'] for r in result['results']] == [True, True]
     for r in result['results']:
         assert r['root'] == '/dev/sda1:/Windows' if r['image'] == seven else '/dev/sdb1:/Windows'
-        assert r['backup_file'].startswith(SYSTEM + '.sanboot.')
+        assert os.path.basename(r['backup_file']).startswith(os.path.basename(r['image']) + '.SYSTEM.')
+        assert os.path.exists(r['backup_file'])
         assert r['files_written'] == ['/Windows/System32/drivers/netkvm.sys']
     assert [r['os']['family'] for r in result['results']] == ['CriticalDeviceDatabase', 'DriverDatabase']
     for img in (seven, ten):
