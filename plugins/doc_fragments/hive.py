@@ -63,7 +63,7 @@ options:
     description:
       - Keep the previous hive as C(<hive>.<pid>.<timestamp>~) when something changes; its path is returned
         as RV(backup_file). The backup is a hard link to the old file where possible, so it costs no copy.
-      - In an image the previous hive is kept beside it as C(<hive>.sanboot.<timestamp>~).
+      - With an image, the previous hive is kept on the host beside the image, as C(<image>.SYSTEM.<timestamp>~).
     type: bool
     default: true
   allow_dirty:
