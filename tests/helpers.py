@@ -71,10 +71,10 @@ def _pe_stub(machine=0x14c):
 
 
 def make_windows_image(dest, fmt='raw', system='win7-sp1-x86.SYSTEM', software='phony-win7-32.SOFTWARE',
-                       size_mb=64, windows=True, extra=None):
+                       size_mb=64, windows=True, extra=None, fill=False):
     """Build a disk image with an MBR partition table and one NTFS partition holding a Windows folder tree with
     real fixture hives (userspace tools only: mkntfs, ntfs-3g over FUSE, sfdisk, qemu-img; needs root for FUSE).
-    ``extra``: {guest path: bytes} of more files. Returns ``dest``."""
+    ``extra``: {guest path: bytes} of more files; ``fill``: fill the file system up. Returns ``dest``."""
     import tempfile
     work = tempfile.mkdtemp(prefix='sanboot-mkimg-')
     try:
@@ -102,6 +102,16 @@ def make_windows_image(dest, fmt='raw', system='win7-sp1-x86.SYSTEM', software='
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 with open(path, 'wb') as f:
                     f.write(data)
+            if fill:
+                for size in (1 << 20, 64 << 10, 4 << 10, 512):
+                    try:
+                        with open(os.path.join(mnt, 'filler-%d' % size), 'wb') as f:
+                            while True:
+                                f.write(b'\xff' * size)
+                                f.flush()
+                                os.fsync(f.fileno())
+                    except OSError:
+                        pass
         finally:
             subprocess.run(['umount', mnt], check=True, capture_output=True)
         disk = os.path.join(work, 'disk.img')

@@ -143,8 +143,8 @@ def test_image_open_for_writing_elsewhere_is_refused(tmp_path):
 
 
 def test_full_file_system_fails_and_leaves_the_image_unchanged(tmp_path):
-    # 20 MB NTFS holding a 12 MB SYSTEM hive: the backup copy beside it cannot fit.
-    img = make_windows_image(str(tmp_path / 'full.raw'), size_mb=20, software=None)
+    # A full NTFS: the converted SYSTEM hive is a little larger than the original, so it cannot be written.
+    img = make_windows_image(str(tmp_path / 'full.raw'), size_mb=32, software=None, fill=True)
     before = sha(img)
     with pytest.raises(RegistryError):
         bootjob.run_iscsi_boot(dict(image=img, nics=[E1000], drivers=[], backup=True), check_mode=False)
