@@ -11,7 +11,7 @@ VENV=${VENV:-$ROOT/.venv}
 APT_PACKAGES=(
   python3 python3-venv python3-hivex libhivex-bin libwin-hivex-perl xz-utils
   libguestfs-tools python3-guestfs ntfs-3g qemu-utils qemu-system-x86
-  tgt libiscsi-bin ipxe nasm iproute2 git rsync
+  tgt libiscsi-bin ipxe nasm iproute2 git rsync nginx-light
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The discovery engine: iPXE reports -> Windows IDs and location paths -> host_vars, and hostile input.
 
-Real reports (as iPXE 1.0.0+git-20190125 sent them in tests/integration/test_discovery.py) in the log formats
+Real reports (as iPXE 1.0.0+git-20190125 sent them in tests/integration/test_ipxe_discovery.py) in the log formats
 the module reads; location paths through bridges; every rejection; the inventory writer's safety (names, symbolic
 links, existing host_vars files, nothing written when one place is unsafe); and three properties with hypothesis:
 generated machines survive the trip through a report exactly, no text whatever makes the parser do anything but
