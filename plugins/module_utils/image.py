@@ -143,6 +143,9 @@ class GuestSession(object):
                              % GUESTFS_IMPORT_ERROR)
         self.g = guestfs.GuestFS(python_return_dict=True)
         self.mounted = None
+        # Two vCPUs: the appliance boots noticeably faster, most of all under TCG (multi-threaded TCG).
+        if (os.cpu_count() or 1) >= 2:
+            self.g.set_smp(2)
         try:
             for path, fmt in drives:
                 self.g.add_drive_opts(path, format=fmt, readonly=readonly)
