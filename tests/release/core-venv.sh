@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Build (or reuse) the venv with the oldest supported ansible-core: build/venv-core-oldest, from
+# tests/release/requirements-core-oldest.txt, the way scripts/bootstrap.sh builds .venv (Debian's own Python, whose
+# ABI the python3-hivex / python3-guestfs extension modules have, plus a .pth to links to them). Kept between runs:
+# rebuilt only when the requirements file changes. Prints the venv's path.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+VENV=${CORE_VENV:-$ROOT/build/venv-core-oldest}
+REQ=$ROOT/tests/release/requirements-core-oldest.txt
+PY=/usr/bin/python3
+stamp=$VENV/.sanboot-core-venv
+want=$(sha256sum < "$REQ" | cut -c1-16)
+if [ ! -x "$VENV/bin/ansible-playbook" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "core-venv: building $VENV" >&2
+  rm -rf "$VENV"
+  mkdir -p "$(dirname "$VENV")"
+  $PY -m venv "$VENV"
+  mkdir -p "$VENV/debian-bindings"
+  for f in hivex libhivexmod.cpython-311-x86_64-linux-gnu.so guestfs.py libguestfsmod.cpython-311-x86_64-linux-gnu.so; do
+    [ -e "/usr/lib/python3/dist-packages/$f" ] && ln -sf "/usr/lib/python3/dist-packages/$f" "$VENV/debian-bindings/$f"
+  done
+  site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  echo "$VENV/debian-bindings" > "$site/debian-bindings.pth"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQ" >&2
+  echo "$want" > "$stamp"
+fi
+"$VENV/bin/python" -c 'import hivex, ansible' || { echo "core-venv: $VENV cannot import hivex and ansible" >&2; exit 1; }
+echo "$VENV"
