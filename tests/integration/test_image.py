@@ -167,17 +167,18 @@ def test_killed_run_leaves_the_image_unchanged_or_complete(tmp_path):
     script.write_text(KILL_SCRIPT % {'collections': COLLECTIONS})
     master = make_windows_image(str(tmp_path / 'master.raw'))
     original = hive_in(master, tmp_path)
-    reference = str(tmp_path / 'reference.raw')
-    shutil.copyfile(master, reference)
-    t0 = time.time()
-    subprocess.run([sys.executable, str(script), reference], check=True, capture_output=True)
-    full = time.time() - t0
-    complete = hive_in(reference, tmp_path)
+    # What a finished run leaves, computed by the same job on a hive file (no appliance needed).
+    local = read_from_image(master, SYSTEM, str(tmp_path / 'SYSTEM'))
+    software = read_from_image(master, '/Windows/System32/config/SOFTWARE', str(tmp_path / 'SOFTWARE'))
+    bootjob.run_iscsi_boot(dict(hive=local, software_hive=software, backup=False, drivers=[],
+                                nics=[{'id': 'PCI\\VEN_8086&DEV_100E', 'service': 'E1G60'}]), check_mode=False)
+    complete = dump_hive(local)
     assert complete != original
     rng = random.Random(11)
     outcomes = []
+    full = 40.0     # about one appliance start and the job on these machines
     # Kill near the end, where the writes happen, and once at random.
-    for delay in (full * 0.9, rng.uniform(0.5, 1.0) * full):
+    for delay in (full * 0.9, rng.uniform(0.3, 1.0) * full):
         img = str(tmp_path / 'victim.raw')
         shutil.copyfile(master, img)
         proc = subprocess.Popen([sys.executable, str(script), img], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -189,4 +190,4 @@ def test_killed_run_leaves_the_image_unchanged_or_complete(tmp_path):
         state = hive_in(img, tmp_path)
         assert state in (original, complete)
         outcomes.append('unchanged' if state == original else 'complete')
-    print('kill outcomes: %s (full run %.1f s)' % (outcomes, full))
+    print('kill outcomes: %s' % outcomes)
