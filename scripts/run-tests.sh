@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Test stages; `make test` runs them all. Usage: run-tests.sh all|quick|unit|integration|sanity|lint|molecule
+# Test stages; `make test` runs them all. Usage: run-tests.sh all|quick|unit|integration|sanity|lint|molecule|release
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -99,6 +99,14 @@ do_molecule() {
   return $rc
 }
 
+# Release checks (tests/release): the user guide's walk-throughs run as written from the installed release tarball,
+# the artefact and its demo, the execution environment (ansible-builder create), the oldest supported ansible-core
+# (its venv is kept in build/venv-core-oldest), and the docs (module reference current, links, changelog).
+# Its files carry two xdist groups of about equal length, one per worker.
+do_release() {
+  python -m pytest -q -p no:cacheprovider -n "${SANBOOT_TEST_WORKERS:-2}" --dist loadgroup -rs tests/release
+}
+
 case "${1:-all}" in
   quick) stage unit do_unit; stage integration do_integration ;;
   unit) stage unit do_unit ;;
@@ -106,12 +114,14 @@ case "${1:-all}" in
   sanity) stage sanity do_sanity ;;
   lint) stage lint do_lint ;;
   molecule) stage molecule do_molecule ;;
+  release) stage release do_release ;;
   all)
     stage unit do_unit
     stage integration do_integration
     stage lint do_lint
     stage sanity do_sanity
     stage molecule do_molecule
+    stage release do_release
     ;;
   *) echo "unknown stage $1" >&2; exit 2 ;;
 esac

@@ -19,6 +19,10 @@ import yaml
 
 from ansible_collections.sanboot.windows.tests.release import release_helpers as rh
 
+# The release stage runs two groups side by side (pytest-xdist --dist loadgroup), about even in time:
+# a = walk-through 3, docs, execution environment; b = walk-throughs 1 and 2, the oldest ansible-core, the artefact.
+pytestmark = pytest.mark.xdist_group('release-a')
+
 ROOT = rh.ROOT
 BIN = os.path.dirname(sys.executable)
 

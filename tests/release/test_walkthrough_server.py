@@ -73,7 +73,10 @@ def _missing_tools():
     return missing
 
 
+# The release stage runs two groups side by side (pytest-xdist --dist loadgroup), about even in time:
+# a = walk-through 3, docs, execution environment; b = walk-throughs 1 and 2, the oldest ansible-core, the artefact.
 pytestmark = [
+    pytest.mark.xdist_group('release-a'),
     pytest.mark.skipif(os.geteuid() != 0, reason='needs root: network namespace, tgtd, ntfs-3g over FUSE'),
     pytest.mark.skipif(bool(_missing_tools()), reason='missing: %s' % ', '.join(_missing_tools())),
 ]
@@ -248,6 +251,10 @@ def walked(tmp_path_factory):
                 with open(os.path.join(logs, 'serial-%s.log' % name), 'rb') as f:
                     actions[name]['serial'] = f.read().decode('latin-1').replace('\r', '')
         live = ns.tgtadm('--lld', 'iscsi', '--mode', 'target', '--op', 'show').stdout
+        if rc != 0:          # for the failure message: was the test's tgtd still there?
+            out += '\n### test: tgtd %s; /var/run/tgtd: %s\n' % (
+                'running' if ns.tgtd.poll() is None else 'exited with %s' % ns.tgtd.poll(),
+                sorted(os.listdir('/var/run/tgtd')) if os.path.isdir('/var/run/tgtd') else None)
         yield {'rc': rc, 'out': out, 'seconds': elapsed, 'actions': actions, 'live': live, 'inv': inv,
                'pc1_image': pc1_image, 'pc2_image': pc2_image, 'serve': serve, 'base': base}
     finally:

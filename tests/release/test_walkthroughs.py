@@ -24,6 +24,10 @@ from ansible_collections.sanboot.windows.tests.helpers import (  # noqa: E402
 )
 from ansible_collections.sanboot.windows.tests.release import release_helpers as rh  # noqa: E402
 
+# The release stage runs two groups side by side (pytest-xdist --dist loadgroup), about even in time:
+# a = walk-through 3, docs, execution environment; b = walk-throughs 1 and 2, the oldest ansible-core, the artefact.
+pytestmark = pytest.mark.xdist_group('release-b')
+
 E1000 = {'id': 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03', 'service': 'E1G60'}
 VMWARE_E1000 = 'PCI\\VEN_8086&DEV_100F&SUBSYS_075015AD&REV_01'
 
