@@ -77,7 +77,7 @@ def test_installed_tarball_runs_the_demo(tarball, tmp_path):
     assert filename.startswith(str(installed)), filename
     # the demo's job, as scripts/demo.sh runs it (its hives come from the checkout: the artefact has no test data)
     for name in ('win7-sp1-x86.SYSTEM', 'phony-win7-32.SOFTWARE'):
-        with lzma.open(os.path.join(HIVES, name + '.xz')) as src, open(str(tmp_path / name.split('.')[-1]), 'wb') as dst:
+        with lzma.open(os.path.join(HIVES, name + '.xz')) as src, open(str(tmp_path / name.rsplit('.', maxsplit=1)[-1]), 'wb') as dst:
             shutil.copyfileobj(src, dst)
     cmd = [os.path.join(BIN, 'ansible-playbook'), '--diff', '-i', 'localhost,', 'sanboot.windows.prepare_hive',
            '-e', 'system_hive=%s' % (tmp_path / 'SYSTEM'), '-e', 'software_hive=%s' % (tmp_path / 'SOFTWARE')]

@@ -58,12 +58,10 @@ def test_module_reference_is_current():
 def _strings(value, path):
     if isinstance(value, dict):
         for key, item in value.items():
-            for found in _strings(item, path + (str(key),)):
-                yield found
+            yield from _strings(item, path + (str(key),))
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            for found in _strings(item, path + (str(i),)):
-                yield found
+            yield from _strings(item, path + (str(i),))
     elif isinstance(value, str):
         yield path, value
 

@@ -139,8 +139,7 @@ class Namespace:
     def run(self, cmd, **kwargs):
         kwargs.setdefault('capture_output', True)
         kwargs.setdefault('text', True)
-        kwargs.setdefault('check', False)
-        return subprocess.run(self.prefix() + cmd, **kwargs)
+        return subprocess.run(self.prefix() + cmd, check=kwargs.pop('check', False), **kwargs)
 
     def tgtadm(self, *args):
         return subprocess.run(['tgtadm', '-C', str(self.tgt_port)] + list(args), capture_output=True, text=True,
