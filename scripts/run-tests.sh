@@ -55,7 +55,11 @@ do_unit() {
   (cd "$dest" && HOME=$SANBOOT_HOME ansible-test units --local --python 3.11 --color no)
   "${PYTEST[@]}" tests/unit/plugins/module_utils/test_winrm_action.py
 }
-do_integration() { "${PYTEST[@]}" -rs tests/integration; }
+# Groups of tests, longest first (tests/integration/conftest.py), so the two workers end together.
+do_integration() {
+  python -m pytest -q -p no:cacheprovider -n "${SANBOOT_TEST_WORKERS:-2}" --dist loadgroup --no-loadscope-reorder \
+    -rs tests/integration
+}
 
 do_sanity() {
   offline_get_pip

@@ -53,6 +53,7 @@ def virtio_package(tmp_path_factory):
     return str(pkg)
 
 
+@pytest.mark.xdist_group('image-convert')
 def test_convert_two_images_in_one_appliance_then_nothing_changes_then_undo(tmp_path, virtio_package):
     seven = make_windows_image(str(tmp_path / 'win7.raw'))
     ten = make_windows_image(str(tmp_path / 'win10.qcow2'), fmt='qcow2', system='win10-1903-x64-dirty.SYSTEM',
@@ -90,6 +91,7 @@ def test_convert_two_images_in_one_appliance_then_nothing_changes_then_undo(tmp_
     assert (hive_in(seven, tmp_path), hive_in(ten, tmp_path)) == originals
 
 
+@pytest.mark.xdist_group('image-check')
 def test_check_mode_and_doctor_leave_the_image_byte_identical(tmp_path):
     img = make_windows_image(str(tmp_path / 'win7.qcow2'), fmt='qcow2')
     before = sha(img)
@@ -102,6 +104,7 @@ def test_check_mode_and_doctor_leave_the_image_byte_identical(tmp_path):
     assert sha(img) == before
 
 
+@pytest.mark.xdist_group('image-convert')
 def test_hive_regedit_and_critical_device_on_an_image(tmp_path):
     img = make_windows_image(str(tmp_path / 'win7.raw'))
     plan = offline.plan_regedit('HKLM:\\SOFTWARE\\Sanboot\\Test', name='x', data=1, type_name='dword')
@@ -111,6 +114,7 @@ def test_hive_regedit_and_critical_device_on_an_image(tmp_path):
     assert hive_in(img, tmp_path, 'SOFTWARE')[('Sanboot', 'Test')] == {'x': (4, b'\x01\x00\x00\x00')}
 
 
+@pytest.mark.xdist_group('image-check')
 def test_bad_images_fail_clearly_and_stay_unchanged(tmp_path):
     plain = make_windows_image(str(tmp_path / 'data.raw'), windows=False, extra={'data/readme.txt': b'hello'})
     truncated = make_windows_image(str(tmp_path / 'short.raw'))
@@ -127,6 +131,7 @@ def test_bad_images_fail_clearly_and_stay_unchanged(tmp_path):
         bootjob.run_iscsi_boot(dict(image=str(tmp_path), nics=[E1000], drivers=[]), check_mode=False)
 
 
+@pytest.mark.xdist_group('image-convert')
 def test_image_open_for_writing_elsewhere_is_refused(tmp_path):
     img = make_windows_image(str(tmp_path / 'busy.raw'))
     holder = subprocess.Popen(['sh', '-c', 'exec 3<>"$0"; sleep 60', img])
@@ -142,6 +147,7 @@ def test_image_open_for_writing_elsewhere_is_refused(tmp_path):
         holder.wait()
 
 
+@pytest.mark.xdist_group('image-kill')
 def test_full_file_system_fails_and_leaves_the_image_unchanged(tmp_path, virtio_package):
     # A full NTFS: the driver file the conversion must copy in cannot be written.
     img = make_windows_image(str(tmp_path / 'full.raw'), size_mb=32, software=None, fill=True)
@@ -162,6 +168,7 @@ print('done', flush=True)
 '''
 
 
+@pytest.mark.xdist_group('image-kill')
 def test_killed_run_leaves_the_image_unchanged_or_complete(tmp_path):
     script = tmp_path / 'run.py'
     script.write_text(KILL_SCRIPT % {'collections': COLLECTIONS})

@@ -17,8 +17,9 @@ inventory folder. The test checks every ID against what QEMU documents for its d
 against QEMU's own query-pci), each location path against the slots on the qemu command line, that
 ansible-inventory reads the written variables, that a second run changes nothing, and that iscsi_boot run with
 the discovered NIC on the Windows 7 fixture hive makes iscsi_boot_info report ready for exactly that NIC. When nginx
-is installed, the nginx site the role rendered runs too. Last, the whole site.yml loop for the unknown machine, added
-to the clients: discover, iscsi_boot inside a Windows 7 image (libguestfs), serve.
+is installed, the nginx site the role rendered runs too. The whole site.yml loop for a new machine (discover,
+iscsi_boot inside its image, serve, then a real iSCSI boot) is the user guide's walk-through 3, which
+tests/release/test_walkthrough_server.py runs as written.
 
 Needs root (network namespace, tgtd), tgt, qemu-system-x86, ipxe and nasm; skips otherwise.
 """
@@ -578,55 +579,3 @@ def test_nginx_site_logs_reports_and_refused_clients_do_not_count(server, boots,
     assert re.match(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$', facts['reported_at'])
     assert facts['iscsi_boot_nics'][0]['id'] == 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03'
     assert [r['line'] for r in result['rejected']] == [2] and 'answered 403' in result['rejected'][0]['reason']
-
-
-# -- the whole loop of site.yml for a new machine ---------------------------------------------------------------------
-
-def test_site_whole_loop_for_a_new_machine(server, discovered, engine):
-    """The unknown e1000 machine reported through default.ipxe. As a user would, add it to the clients with its MAC
-    (from the report), a Windows 7 image and sanboot_prepare_image, then run site.yml without tags: discover writes
-    its host_vars, prepare runs sanboot.windows.iscsi_boot inside the image (libguestfs) with the discovered NIC and
-    the in-box E1G60 service, serve exports the image and writes the machine's host script. Windows itself is not
-    booted (the image holds a Windows folder tree with the fixture hives, not a bootable Windows)."""
-    pytest.importorskip('guestfs')
-    missing = [t for t in ('mkntfs', 'ntfs-3g', 'ntfscat', 'sfdisk', 'qemu-img') if shutil.which(t) is None]
-    if missing:
-        pytest.skip('missing: %s' % ', '.join(missing))
-    bootjob, helpers = engine
-    mac = MACHINES['unknown']['nics'][0]['mac']
-    image = os.path.join(server.root, 'srv', 'images', 'pc-new.img')
-    helpers.make_windows_image(image, system='win7-sp1-x86.SYSTEM', software='phony-win7-32.SOFTWARE')
-    with open(server.inventory) as f:
-        inventory = yaml.safe_load(f)
-    inventory['all']['children']['sanboot_clients']['hosts']['pc-new'] = {
-        'sanboot_mac': mac, 'sanboot_prepare_image': True, 'sanboot_nic_service': 'E1G60'}
-    with open(server.inventory, 'w') as f:
-        yaml.safe_dump(inventory, f, sort_keys=False)
-
-    res = server.site(name='site-whole-loop')
-    assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-2000:]
-    print('site.yml, whole loop: %.1f s' % res.elapsed)
-    with open(os.path.join(server.inv_dir, 'host_vars', 'pc-new', 'sanboot_discovery.yml')) as f:
-        nics = yaml.safe_load(f)['sanboot_iscsi_boot_nics']
-    assert nics == [{'id': 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03', 'location': 'PCIROOT(0)#PCI(0400)'}]
-    assert re.search(r'pc-new\.img \(.*\): ready', res.stdout), res.stdout[-5000:]
-
-    # the image: the SYSTEM hive inside is ready for exactly that NIC (read back without libguestfs)
-    hive = helpers.read_from_image(image, '/Windows/System32/config/SYSTEM', os.path.join(server.base, 'SYSTEM'))
-    assert hive is not None
-    params = dict(hive=hive, nics=[dict(nics[0], service='E1G60')], drivers=[])
-    report = bootjob.run_iscsi_boot_info(params)
-    assert report['ready'] is True and report['converted'] is True, report['findings']
-    assert bootjob.run_iscsi_boot_info(dict(params, nics=[OTHER['e1000']]))['ready'] is False
-
-    # served: tgtd exports the image, and the machine now has its own script (boot mode, no discovery)
-    out = server.tgtadm('--lld', 'iscsi', '--mode', 'target', '--op', 'show').stdout
-    assert 'iqn.2025-01.test.sanboot:pc-new' in out and image in out
-    with open(os.path.join(server.serve, 'hosts', mac.replace(':', '-') + '.ipxe')) as f:
-        script = f.read()
-    assert 'sanboot --keep iscsi:10.0.2.2:::1:iqn.2025-01.test.sanboot:pc-new' in script
-    assert 'discover.ipxe' not in script
-    # an image the target already exports is open in tgtd: preparing it is refused before anything is opened
-    exported = os.path.join(server.root, 'srv', 'images', 'pc-two.img')
-    with pytest.raises(Exception, match='open for writing by another process'):
-        bootjob.run_iscsi_boot(dict(image=exported, nics=nics, drivers=[]), check_mode=False)
