@@ -44,6 +44,22 @@ _SERVICE_RE = re.compile(r'^[^\\/\x00-\x1f]{1,256}$')
 
 CDDB = ('Control', 'CriticalDeviceDatabase')
 
+# The options critical_device and win_critical_device share (argument spec form; each adds its target options).
+OPTIONS = {
+    'hardware_ids': dict(type='list', elements='str'),
+    'service': dict(type='str'),
+    'class_guid': dict(type='str'),
+    'class': dict(type='str'),
+    'start': dict(type='raw'),
+    'type': dict(type='raw'),
+    'error_control': dict(type='raw'),
+    'group': dict(type='str'),
+    'image_path': dict(type='str'),
+    'boot_flags': dict(type='int'),
+    'state': dict(type='str', choices=['present', 'absent'], default='present'),
+    'control_sets': dict(type='str', choices=['current', 'all'], default='current'),
+}
+
 
 def class_guid(value=None, class_name=None):
     """Normalise a class GUID to {UPPER-CASE} form, or look up a class name (Net, SCSIAdapter, ...)."""

@@ -238,23 +238,12 @@ from ansible_collections.sanboot.windows.plugins.module_utils.registry import Re
 
 def main():
     argument_spec = dict(
-        hardware_ids=dict(type='list', elements='str'),
         driver=dict(type='path'),
         devices=dict(type='list', elements='str'),
         lenient=dict(type='bool', default=False),
         templates=dict(type='dict'),
-        service=dict(type='str'),
-        class_guid=dict(type='str'),
-        start=dict(type='raw'),
-        type=dict(type='raw'),
-        error_control=dict(type='raw'),
-        group=dict(type='str'),
-        image_path=dict(type='str'),
-        boot_flags=dict(type='int'),
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
-        control_sets=dict(type='str', choices=['current', 'all'], default='current'),
     )
-    argument_spec['class'] = dict(type='str')
+    argument_spec.update(cddb.OPTIONS)
     argument_spec.update(offline.HIVE_ARGS)
     module = AnsibleModule(
         argument_spec=argument_spec,

@@ -11,6 +11,10 @@ REQ=$ROOT/tests/release/requirements-core-oldest.txt
 PY=/usr/bin/python3
 stamp=$VENV/.sanboot-core-venv
 want=$(sha256sum < "$REQ" | cut -c1-16)
+# One builder at a time: a second caller waits, then finds the venv built (a build removes any half-built one).
+mkdir -p "$(dirname "$VENV")"
+exec 9> "$VENV.lock"
+flock 9
 if [ ! -x "$VENV/bin/ansible-playbook" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "core-venv: building $VENV" >&2
   rm -rf "$VENV"
@@ -25,5 +29,9 @@ if [ ! -x "$VENV/bin/ansible-playbook" ] || [ "$(cat "$stamp" 2>/dev/null)" != "
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQ" >&2
   echo "$want" > "$stamp"
 fi
-"$VENV/bin/python" -c 'import hivex, ansible' || { echo "core-venv: $VENV cannot import hivex and ansible" >&2; exit 1; }
+(cd / && "$VENV/bin/python" -c 'import hivex, ansible') || {
+  echo "core-venv: $VENV cannot import hivex and ansible; its sys.path:" >&2
+  "$VENV/bin/python" -c 'import sys; print(sys.path)' >&2
+  exit 1
+}
 echo "$VENV"

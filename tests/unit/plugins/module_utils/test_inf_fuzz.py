@@ -249,10 +249,10 @@ def test_fixtures_themselves_pass_the_same_checks():
 
 
 def test_total_example_count():
-    """Run after the two generators (pytest keeps file order); skipped counts mean they did not run here."""
-    if 'grammar' not in COUNTS or 'mutation' not in COUNTS:
-        import pytest
-        pytest.skip('the generator tests did not run in this process')
-    total = COUNTS['grammar'] + COUNTS['mutation']
-    print('\nINF fuzzing: %d examples in total' % total)
-    assert total >= MINIMUM_TOTAL
+    """Each generator asserts its own count; together they make the minimum. With xdist they may run in other
+    processes, so the counts themselves are summed only when both ran here."""
+    assert GRAMMAR_EXAMPLES + MUTATION_EXAMPLES >= MINIMUM_TOTAL
+    if 'grammar' in COUNTS and 'mutation' in COUNTS:
+        total = COUNTS['grammar'] + COUNTS['mutation']
+        print('\nINF fuzzing: %d examples in total' % total)
+        assert total >= MINIMUM_TOTAL
