@@ -111,6 +111,19 @@ do_release() {
   python -m pytest -q -p no:cacheprovider -n "${SANBOOT_TEST_WORKERS:-2}" --dist loadgroup -rs tests/release
 }
 
+# Two stages side by side, each into its own log, printed when both have ended. Used for sanity (pip installs and
+# pylint, mostly one core) beside molecule (mostly ansible-playbook and qemu waiting on each other).
+side_by_side() {
+  local logs=$ROOT/build/stage-logs rc=0 pa pb
+  mkdir -p "$logs"
+  (stage "$1" "do_$1") > "$logs/$1.log" 2>&1 & pa=$!
+  (stage "$2" "do_$2") > "$logs/$2.log" 2>&1 & pb=$!
+  wait "$pa" || rc=1
+  wait "$pb" || rc=1
+  cat "$logs/$1.log" "$logs/$2.log"
+  return $rc
+}
+
 case "${1:-all}" in
   quick) stage unit do_unit; stage integration do_integration ;;
   unit) stage unit do_unit ;;
@@ -123,8 +136,7 @@ case "${1:-all}" in
     stage unit do_unit
     stage integration do_integration
     stage lint do_lint
-    stage sanity do_sanity
-    stage molecule do_molecule
+    side_by_side sanity molecule
     stage release do_release
     ;;
   *) echo "unknown stage $1" >&2; exit 2 ;;
