@@ -16,8 +16,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
+sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
 
-from test_boot_server import SUCCESS, BootServer, _missing_tools, parse_probe  # noqa: E402
+from ansible_collections.sanboot.windows.tests.bootnet import SUCCESS, missing_tools, parse_probe  # noqa: E402
+from test_boot_server import BootServer  # noqa: E402
 
 
 def one_run(base):
@@ -41,7 +43,7 @@ def one_run(base):
 
 
 def main():
-    missing = _missing_tools()
+    missing = missing_tools('ansible-playbook')
     if os.geteuid() != 0 or missing:
         print('boot_server bench skipped: %s' % ('needs root' if os.geteuid() != 0 else 'missing ' + ', '.join(missing)))
         return 0

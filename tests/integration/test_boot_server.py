@@ -17,22 +17,21 @@ import os
 import random
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
 
 import pytest
 import yaml
 
+from ansible_collections.sanboot.windows.tests.bootnet import (
+    IPXE_LKRN, SERVER, SUCCESS, NamespacedServer, missing_tools, parse_probe,
+)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERE = os.path.join(ROOT, 'tests', 'integration', 'boot_server')
 INVENTORY = os.path.join(HERE, 'inventory.yml')
 PLAYBOOK = os.path.join(ROOT, 'playbooks', 'boot_server.yml')
-IPXE_LKRN = next((p for p in ('/usr/lib/ipxe/ipxe.lkrn', '/boot/ipxe.lkrn') if os.path.exists(p)), None)
-SERVER = '10.0.2.2'          # qemu user networking: the guest reaches the host's (namespace's) 127.0.0.1 here
 HTTP_PORT = 8080             # inside the private namespace, any port is free
-SUCCESS = 33                 # probe: isa-debug-exit value 0x10
 # Chained by the hook-mode client (sanboot_ipxe: {chain: hook-stage2.ipxe}): boot the SAN drive its script hooked.
 HOOK_STAGE2 = '''#!ipxe
 echo hook stage 2: booting the hooked SAN drive
@@ -40,18 +39,9 @@ sanboot --no-describe --drive 0x80
 '''
 
 
-def _missing_tools():
-    tools = ['tgtd', 'tgtadm', 'tgt-admin', 'qemu-system-x86_64', 'nasm', 'unshare', 'nsenter', 'ip',
-             'ansible-playbook']
-    missing = [t for t in tools if shutil.which(t) is None]
-    if IPXE_LKRN is None:
-        missing.append('ipxe.lkrn (Debian package ipxe)')
-    return missing
-
-
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason='needs root: network namespace (unshare -n) and tgtd'),
-    pytest.mark.skipif(bool(_missing_tools()), reason='missing: %s' % ', '.join(_missing_tools())),
+    pytest.mark.skipif(bool(missing_tools('ansible-playbook')), reason='missing: %s' % ', '.join(missing_tools('ansible-playbook'))),
 ]
 
 
@@ -76,17 +66,6 @@ def make_image(path, probe, marker, size=8 << 20):
         f.truncate(size)
 
 
-def parse_probe(serial):
-    """PROBE key=value facts from the serial log (lines may be glued to firmware output)."""
-    facts = {}
-    for line in re.findall(r'PROBE ([^\r\n]*)', serial):
-        for key, value in re.findall(r'(\S+?)=(\S*)', line):
-            facts[key] = value
-        if line.strip() == 'done':
-            facts['done'] = True
-    return facts
-
-
 def ibft_ip(hexstr):
     raw = bytes.fromhex(hexstr)
     if raw[:12] == b'\0' * 10 + b'\xff\xff':
@@ -99,7 +78,7 @@ def sam_lun(lun):
     return '%04x' % lun + '0' * 12
 
 
-class BootServer:
+class BootServer(NamespacedServer):
     """The namespace, tgtd, HTTP server and throwaway root shared by the tests of this module."""
 
     def __init__(self, base):
@@ -107,10 +86,7 @@ class BootServer:
         self.root = os.path.join(base, 'root')
         self.assets = os.path.join(base, 'assets')
         self.serve = os.path.join(self.root, 'srv', 'sanboot', 'ipxe')
-        self.logs = os.path.join(base, 'logs')
-        self.procs = []
-        self.netns = None
-        self.tgt_port = None
+        super().__init__(os.path.join(base, 'logs'))
         with open(INVENTORY) as f:
             self.inventory = yaml.safe_load(f)
         self.clients = self.inventory['all']['children']['sanboot_clients']['hosts']
@@ -133,75 +109,7 @@ class BootServer:
             make_image(os.path.join(self.root, 'srv', 'images', host + '.img'), disk, self.markers[host])
 
     def start(self):
-        holder = subprocess.Popen(['unshare', '--net', 'sleep', 'infinity'])
-        self.procs.append(holder)
-        self.holder = holder
-        self.netns = '/proc/%d/ns/net' % holder.pid
-        for _attempt in range(50):
-            if os.path.exists(self.netns) and os.readlink(self.netns) != os.readlink('/proc/self/ns/net'):
-                break
-            time.sleep(0.02)
-        self.ns(['ip', 'link', 'set', 'lo', 'up'], check=True)
-        # tgtd's control socket (/var/run/tgtd/socket.N) is a file: pick a number nobody else uses
-        used = set(os.listdir('/var/run/tgtd')) if os.path.isdir('/var/run/tgtd') else set()
-        self.tgt_port = random.choice([n for n in range(300, 1000) if 'socket.%d' % n not in used])
-        tgtd_log = open(os.path.join(self.logs, 'tgtd.log'), 'w')
-        self.tgtd = subprocess.Popen(
-            self.ns_cmd(['tgtd', '-f', '-C', str(self.tgt_port), '--iscsi', 'portal=127.0.0.1:3260']),
-            stdout=tgtd_log, stderr=subprocess.STDOUT)
-        self.procs.append(self.tgtd)
-        self.wait(lambda: self.tgtadm('--mode', 'sys', '--op', 'show').returncode == 0, 'tgtd')
-        os.makedirs(self.serve, exist_ok=True)
-        http_log = open(os.path.join(self.logs, 'http.log'), 'w')
-        self.procs.append(subprocess.Popen(
-            self.ns_cmd([sys.executable, '-m', 'http.server', str(HTTP_PORT), '--bind', '127.0.0.1',
-                         '--directory', self.serve]), stdout=http_log, stderr=subprocess.STDOUT))
-        probe = "import socket; socket.create_connection(('127.0.0.1', %d), 1)" % HTTP_PORT
-        self.wait(lambda: self.ns([sys.executable, '-c', probe]).returncode == 0, 'HTTP server')
-
-    def stop(self):
-        if self.tgt_port is not None:
-            out = self.tgtadm('--lld', 'iscsi', '--mode', 'target', '--op', 'show').stdout
-            for tid in re.findall(r'(?m)^Target (\d+):', out):
-                self.tgtadm('--mode', 'target', '--op', 'delete', '--force', '--tid', tid)
-            self.tgtadm('--mode', 'system', '--op', 'delete')   # tgtd ignores SIGTERM
-        for proc in reversed(self.procs):
-            if proc.poll() is None and proc is not getattr(self, 'tgtd', None):
-                proc.terminate()            # HTTP server, namespace holder
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-        if self.tgt_port is not None and self.tgtd.poll() is not None:
-            for leftover in ('socket.%d' % self.tgt_port, 'socket.%d.lock' % self.tgt_port):
-                try:
-                    os.unlink(os.path.join('/var/run/tgtd', leftover))   # tgtd leaves its control socket behind
-                except OSError:
-                    pass
-
-    @staticmethod
-    def wait(predicate, what, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if predicate():
-                return
-            time.sleep(0.1)
-        raise RuntimeError('%s did not come up' % what)
-
-    # -- commands ---------------------------------------------------------------------------------------------
-    def ns_cmd(self, cmd):
-        return ['nsenter', '--net=' + self.netns, '--'] + cmd
-
-    def ns(self, cmd, **kwargs):
-        kwargs.setdefault('capture_output', True)
-        kwargs.setdefault('text', True)
-        check = kwargs.pop('check', False)
-        return subprocess.run(self.ns_cmd(cmd), check=check, **kwargs)
-
-    def tgtadm(self, *args):
-        return subprocess.run(['tgtadm', '-C', str(self.tgt_port)] + list(args), capture_output=True, text=True,
-                              check=False)
+        self.start_servers(self.serve, HTTP_PORT)
 
     def live_targets(self):
         """{iqn: {'tid', 'connected', 'luns': {lun: path}}} from the running tgtd."""

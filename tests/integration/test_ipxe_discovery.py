@@ -26,10 +26,8 @@ Needs root (network namespace, tgtd), tgt, qemu-system-x86, ipxe and nasm; skips
 import concurrent.futures
 import json
 import os
-import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -37,15 +35,16 @@ import time
 import pytest
 import yaml
 
+from ansible_collections.sanboot.windows.tests.bootnet import (
+    IPXE_LKRN, SERVER, SUCCESS, NamespacedServer, missing_tools, parse_probe,
+)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERE = os.path.join(ROOT, 'tests', 'integration', 'discovery')
 PROBE = os.path.join(ROOT, 'tests', 'integration', 'boot_server', 'probe.asm')
 PLAYBOOK = os.path.join(ROOT, 'playbooks', 'site.yml')
 NGINX = shutil.which('nginx')
-IPXE_LKRN = next((p for p in ('/usr/lib/ipxe/ipxe.lkrn', '/boot/ipxe.lkrn') if os.path.exists(p)), None)
-SERVER = '10.0.2.2'          # qemu user networking: the guest reaches the namespace's 127.0.0.1 here
 HTTP_PORT = 8080
-SUCCESS = 33                 # probe: isa-debug-exit value 0x10
 
 # What QEMU documents for its NIC models (hw/net/e1000.c: 82540EM 8086:100e, revision 3, subsystem
 # 1af4:1100 = PCI_SUBVENDOR_ID_REDHAT_QUMRANET / PCI_SUBDEVICE_ID_QEMU; hw/virtio/virtio-pci.c, transitional
@@ -79,18 +78,10 @@ MACHINES = {
 }
 
 
-def _missing_tools():
-    tools = ['tgtd', 'tgtadm', 'tgt-admin', 'qemu-system-x86_64', 'nasm', 'unshare', 'nsenter', 'ip',
-             'ansible-playbook', 'ansible-inventory']
-    missing = [t for t in tools if shutil.which(t) is None]
-    if IPXE_LKRN is None:
-        missing.append('ipxe.lkrn (Debian package ipxe)')
-    return missing
-
-
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason='needs root: network namespace (unshare -n) and tgtd'),
-    pytest.mark.skipif(bool(_missing_tools()), reason='missing: %s' % ', '.join(_missing_tools())),
+    pytest.mark.skipif(bool(missing_tools('ansible-playbook', 'ansible-inventory')),
+                       reason='missing: %s' % ', '.join(missing_tools('ansible-playbook', 'ansible-inventory'))),
 ]
 
 
@@ -118,30 +109,18 @@ def expected_location(path):
     return 'PCIROOT(0)' + ''.join('#PCI(%02X%02X)' % (slot, fn) for slot, fn in path)
 
 
-def parse_probe(serial):
-    facts = {}
-    for line in re.findall(r'PROBE ([^\r\n]*)', serial):
-        for key, value in re.findall(r'(\S+?)=(\S*)', line):
-            facts[key] = value
-    return facts
-
-
-class Server:
+class Server(NamespacedServer):
     """Namespace, tgtd, HTTP server (its log is the discovery log), throwaway root and inventory copy."""
 
     def __init__(self, base):
         self.base = base
         self.root = os.path.join(base, 'root')
         self.serve = os.path.join(self.root, 'srv', 'sanboot', 'ipxe')
-        self.logs = os.path.join(base, 'logs')
+        super().__init__(os.path.join(base, 'logs'))
         self.inv_dir = os.path.join(base, 'inventory')
         self.inventory = os.path.join(self.inv_dir, 'inventory.yml')
         self.http_log = os.path.join(self.logs, 'http-access.log')
         self.nginx_log = os.path.join(self.logs, 'nginx-discovery.log')
-        self.procs = []
-        self.netns = None
-        self.tgt_port = None
-        self.tgtd = None
 
     def prepare(self):
         os.makedirs(self.logs)
@@ -160,73 +139,7 @@ class Server:
             f.truncate(8 << 20)
 
     def start(self):
-        holder = subprocess.Popen(['unshare', '--net', 'sleep', 'infinity'])
-        self.procs.append(holder)
-        self.netns = '/proc/%d/ns/net' % holder.pid
-        for _attempt in range(50):
-            if os.path.exists(self.netns) and os.readlink(self.netns) != os.readlink('/proc/self/ns/net'):
-                break
-            time.sleep(0.02)
-        self.ns(['ip', 'link', 'set', 'lo', 'up'], check=True)
-        used = set(os.listdir('/var/run/tgtd')) if os.path.isdir('/var/run/tgtd') else set()
-        self.tgt_port = random.choice([n for n in range(300, 1000) if 'socket.%d' % n not in used])
-        tgtd_log = open(os.path.join(self.logs, 'tgtd.log'), 'w')
-        self.tgtd = subprocess.Popen(
-            self.ns_cmd(['tgtd', '-f', '-C', str(self.tgt_port), '--iscsi', 'portal=127.0.0.1:3260']),
-            stdout=tgtd_log, stderr=subprocess.STDOUT)
-        self.procs.append(self.tgtd)
-        self.wait(lambda: self.tgtadm('--mode', 'sys', '--op', 'show').returncode == 0, 'tgtd')
-        os.makedirs(self.serve, exist_ok=True)
-        # http.server writes its access log (client - - [time] "GET ... HTTP/1.1" 200 -) to stderr
-        http_log = open(self.http_log, 'w')
-        self.procs.append(subprocess.Popen(
-            self.ns_cmd([sys.executable, '-u', '-m', 'http.server', str(HTTP_PORT), '--bind', '127.0.0.1',
-                         '--directory', self.serve]), stdout=subprocess.DEVNULL, stderr=http_log))
-        probe = "import socket; socket.create_connection(('127.0.0.1', %d), 1)" % HTTP_PORT
-        self.wait(lambda: self.ns([sys.executable, '-c', probe]).returncode == 0, 'HTTP server')
-
-    def stop(self):
-        if self.tgt_port is not None:
-            out = self.tgtadm('--lld', 'iscsi', '--mode', 'target', '--op', 'show').stdout
-            for tid in re.findall(r'(?m)^Target (\d+):', out):
-                self.tgtadm('--mode', 'target', '--op', 'delete', '--force', '--tid', tid)
-            self.tgtadm('--mode', 'system', '--op', 'delete')   # tgtd ignores SIGTERM
-        for proc in reversed(self.procs):
-            if proc.poll() is None and proc is not self.tgtd:
-                proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-        if self.tgt_port is not None and self.tgtd is not None and self.tgtd.poll() is not None:
-            for leftover in ('socket.%d' % self.tgt_port, 'socket.%d.lock' % self.tgt_port):
-                try:
-                    os.unlink(os.path.join('/var/run/tgtd', leftover))
-                except OSError:
-                    pass
-
-    @staticmethod
-    def wait(predicate, what, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if predicate():
-                return
-            time.sleep(0.1)
-        raise RuntimeError('%s did not come up' % what)
-
-    def ns_cmd(self, cmd):
-        return ['nsenter', '--net=' + self.netns, '--'] + cmd
-
-    def ns(self, cmd, **kwargs):
-        kwargs.setdefault('capture_output', True)
-        kwargs.setdefault('text', True)
-        check = kwargs.pop('check', False)
-        return subprocess.run(self.ns_cmd(cmd), check=check, **kwargs)
-
-    def tgtadm(self, *args):
-        return subprocess.run(['tgtadm', '-C', str(self.tgt_port)] + list(args), capture_output=True, text=True,
-                              check=False)
+        self.start_servers(self.serve, HTTP_PORT, self.http_log)
 
     def env(self):
         env = dict(os.environ)
@@ -279,18 +192,6 @@ class Server:
         with open(log, 'rb') as f:
             serial = f.read().decode('latin-1').replace('\r', '')
         return res.returncode, serial, elapsed
-
-
-def namespace():
-    """A private network namespace with only lo (up): (holder process, path of the namespace)."""
-    holder = subprocess.Popen(['unshare', '--net', 'sleep', 'infinity'])
-    path = '/proc/%d/ns/net' % holder.pid
-    for _attempt in range(50):
-        if os.path.exists(path) and os.readlink(path) != os.readlink('/proc/self/ns/net'):
-            break
-        time.sleep(0.02)
-    subprocess.run(['nsenter', '--net=' + path, '--', 'ip', 'link', 'set', 'lo', 'up'], check=True)
-    return holder, path
 
 
 def query_pci(devices):
@@ -551,23 +452,18 @@ def test_nginx_site_logs_reports_and_refused_clients_do_not_count(server, boots,
         f.write(NGINX_MAIN % {'base': base})
     check = subprocess.run([NGINX, '-t', '-c', main, '-p', base], capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stderr
-    holder, netns = namespace()
-    ns = ['nsenter', '--net=' + netns, '--']
-    proc = None
+    net = NamespacedServer(base)
     try:
-        subprocess.run(ns + ['ip', 'addr', 'add', '10.0.2.15/24', 'dev', 'lo'], check=True)
-        proc = subprocess.Popen(ns + [NGINX, '-c', main, '-p', base], stderr=subprocess.DEVNULL)
+        net.start_namespace()
+        net.ns(['ip', 'addr', 'add', '10.0.2.15/24', 'dev', 'lo'], check=True)
+        net.procs.append(subprocess.Popen(net.ns_cmd([NGINX, '-c', main, '-p', base]), stderr=subprocess.DEVNULL))
         probe = "import socket; socket.create_connection(('127.0.0.1', %d), 1)" % HTTP_PORT
-        server.wait(lambda: subprocess.run(ns + [sys.executable, '-c', probe], check=False).returncode == 0, 'nginx')
-        answers = [subprocess.run(ns + [sys.executable, '-c', FETCH, 'http://%s:%d%s' % (address, HTTP_PORT, target)],
-                                  capture_output=True, text=True, check=True).stdout.strip()
+        net.wait(lambda: net.ns([sys.executable, '-c', probe]).returncode == 0, 'nginx')
+        answers = [net.ns([sys.executable, '-c', FETCH, 'http://%s:%d%s' % (address, HTTP_PORT, target)],
+                          check=True).stdout.strip()
                    for address in ('10.0.2.15', '127.0.0.1')]
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=10)
-        holder.terminate()
-        holder.wait(timeout=10)
+        net.stop()
     assert answers == ['200', '403']
     with open(server.nginx_log) as f:
         lines = f.read().splitlines()

@@ -17,10 +17,8 @@ from __future__ import absolute_import, division, print_function
 
 import json
 import os
-import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -32,13 +30,15 @@ pytest.importorskip('hivex')
 
 # pylint: disable=wrong-import-position
 from ansible_collections.sanboot.windows.plugins.module_utils import bootjob  # noqa: E402
+from ansible_collections.sanboot.windows.tests.bootnet import (  # noqa: E402
+    IPXE_LKRN, NamespacedServer, missing_tools, parse_probe,
+)
 from ansible_collections.sanboot.windows.tests.helpers import (  # noqa: E402
     make_windows_image, read_from_image, unpacked_hive,
 )
 from ansible_collections.sanboot.windows.tests.release import release_helpers as rh  # noqa: E402
 
 PROBE = os.path.join(rh.ROOT, 'tests', 'integration', 'boot_server', 'probe.asm')
-IPXE_LKRN = next((p for p in ('/usr/lib/ipxe/ipxe.lkrn', '/boot/ipxe.lkrn') if os.path.exists(p)), None)
 E1000 = 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03'
 PC1_MAC, PC2_MAC = '52:54:00:12:34:56', '52:54:00:12:34:57'
 MARKER = 'SANBOOT-GUIDE-PC1-MARKER'
@@ -64,30 +64,15 @@ print('%%s: qemu exited with %%d after %%.1f s' %% (name, proc.returncode, time.
 '''
 
 
-def _missing_tools():
-    tools = ['tgtd', 'tgtadm', 'tgt-admin', 'qemu-system-x86_64', 'qemu-img', 'nasm', 'unshare', 'nsenter', 'ip',
-             'mkntfs', 'ntfs-3g', 'ntfscat', 'sfdisk']
-    missing = [t for t in tools if shutil.which(t) is None]
-    if IPXE_LKRN is None:
-        missing.append('ipxe.lkrn (Debian package ipxe)')
-    return missing
-
+IMAGE_TOOLS = ('qemu-img', 'mkntfs', 'ntfs-3g', 'ntfscat', 'sfdisk')
 
 # The release stage runs two groups side by side (pytest-xdist --dist loadgroup), about even in time:
 # a = walk-through 3, docs, execution environment; b = walk-throughs 1 and 2, the oldest ansible-core, the artefact.
 pytestmark = [
     pytest.mark.xdist_group('release-a'),
     pytest.mark.skipif(os.geteuid() != 0, reason='needs root: network namespace, tgtd, ntfs-3g over FUSE'),
-    pytest.mark.skipif(bool(_missing_tools()), reason='missing: %s' % ', '.join(_missing_tools())),
+    pytest.mark.skipif(bool(missing_tools(*IMAGE_TOOLS)), reason='missing: %s' % ', '.join(missing_tools(*IMAGE_TOOLS))),
 ]
-
-
-def parse_probe(serial):
-    facts = {}
-    for line in re.findall(r'PROBE ([^\r\n]*)', serial):
-        for key, value in re.findall(r'(\S+?)=(\S*)', line):
-            facts[key] = value
-    return facts
 
 
 def prepared_windows7_image(path, base):
@@ -117,78 +102,6 @@ def prepared_windows7_image(path, base):
         f.write(code[1024:])                        # LBA 2..: the probe's stage 2 (the NTFS partition starts at 1 MiB)
 
 
-class Namespace:
-    def __init__(self, base):
-        self.base = base
-        self.procs = []
-        self.holder = subprocess.Popen(['unshare', '--net', 'sleep', 'infinity'])
-        self.procs.append(self.holder)
-        self.path = '/proc/%d/ns/net' % self.holder.pid
-        for _attempt in range(50):
-            if os.path.exists(self.path) and os.readlink(self.path) != os.readlink('/proc/self/ns/net'):
-                break
-            time.sleep(0.02)
-        self.run(['ip', 'link', 'set', 'lo', 'up'], check=True)
-        used = set(os.listdir('/var/run/tgtd')) if os.path.isdir('/var/run/tgtd') else set()
-        self.tgt_port = random.choice([n for n in range(300, 1000) if 'socket.%d' % n not in used])
-        self.tgtd = None
-
-    def prefix(self):
-        return ['nsenter', '--net=' + self.path, '--']
-
-    def run(self, cmd, **kwargs):
-        kwargs.setdefault('capture_output', True)
-        kwargs.setdefault('text', True)
-        return subprocess.run(self.prefix() + cmd, check=kwargs.pop('check', False), **kwargs)
-
-    def tgtadm(self, *args):
-        return subprocess.run(['tgtadm', '-C', str(self.tgt_port)] + list(args), capture_output=True, text=True,
-                              check=False)
-
-    def start(self, serve, http_log, logs):
-        self.tgtd = subprocess.Popen(self.prefix() + ['tgtd', '-f', '-C', str(self.tgt_port), '--iscsi',
-                                                      'portal=127.0.0.1:3260'],
-                                     stdout=open(os.path.join(logs, 'tgtd.log'), 'w'), stderr=subprocess.STDOUT)
-        self.procs.append(self.tgtd)
-        self.wait(lambda: self.tgtadm('--mode', 'sys', '--op', 'show').returncode == 0, 'tgtd')
-        os.makedirs(serve, exist_ok=True)
-        # http.server writes its access log (the discovery log here) to stderr
-        self.procs.append(subprocess.Popen(self.prefix() + [sys.executable, '-u', '-m', 'http.server', '80', '--bind',
-                                                            '127.0.0.1', '--directory', serve],
-                                           stdout=subprocess.DEVNULL, stderr=open(http_log, 'w')))
-        probe = "import socket; socket.create_connection(('127.0.0.1', 80), 1)"
-        self.wait(lambda: self.run([sys.executable, '-c', probe]).returncode == 0, 'HTTP server')
-
-    @staticmethod
-    def wait(predicate, what, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if predicate():
-                return
-            time.sleep(0.1)
-        raise RuntimeError('%s did not come up' % what)
-
-    def stop(self):
-        if self.tgtd is not None:
-            out = self.tgtadm('--lld', 'iscsi', '--mode', 'target', '--op', 'show').stdout
-            for tid in re.findall(r'(?m)^Target (\d+):', out):
-                self.tgtadm('--mode', 'target', '--op', 'delete', '--force', '--tid', tid)
-            self.tgtadm('--mode', 'system', '--op', 'delete')      # tgtd ignores SIGTERM
-        for proc in reversed(self.procs):
-            if proc.poll() is None and proc is not self.tgtd:
-                proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-        for leftover in ('socket.%d' % self.tgt_port, 'socket.%d.lock' % self.tgt_port):
-            try:
-                os.unlink(os.path.join('/var/run/tgtd', leftover))
-            except OSError:
-                pass
-
-
 @pytest.fixture(scope='module')
 def walked(tmp_path_factory):
     pytest.importorskip('guestfs')
@@ -213,9 +126,9 @@ def walked(tmp_path_factory):
         f.write(ACTION % {'python': sys.executable, 'pc1': PC1_MAC, 'pc2': PC2_MAC, 'logs': logs, 'lkrn': IPXE_LKRN,
                           'serve': serve, 'sercon': sercon})
     os.chmod(action, 0o755)
-    ns = Namespace(base)
+    ns = NamespacedServer(logs)
     try:
-        ns.start(serve, http_log, logs)
+        ns.start_servers(serve, 80, http_log)
         inv = os.path.join(work, 'inventory')
         overlays = {
             'group_vars/sanboot_boot_servers/zz-test.yml': {
@@ -239,7 +152,7 @@ def walked(tmp_path_factory):
                 yaml.safe_dump(data, f)
         env = dict(user, PATH=rh.shims(os.path.join(base, 'shims'), ns.tgt_port) + os.pathsep + user['PATH'])
         t0 = time.time()
-        rc, out = rh.run_walk('server', work, env, os.path.join(logs, 'walk.log'), action=action, prefix=ns.prefix())
+        rc, out = rh.run_walk('server', work, env, os.path.join(logs, 'walk.log'), action=action, prefix=ns.ns_cmd([]))
         elapsed = time.time() - t0
         actions = {}
         for name in ('boot-pc1', 'discover-pc2'):
