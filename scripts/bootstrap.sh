@@ -25,20 +25,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" || $SUDO apt-get install -y -q "${missing[@]}"
 fi
 
-# Debian's own Python 3.11: the same ABI as the python3-hivex / python3-guestfs extension modules.
-PY=/usr/bin/python3
 stamp=$VENV/.sanboot-bootstrap
 want=$(cat requirements-dev.txt constraints.txt | sha256sum | cut -c1-16)
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "bootstrap: building $VENV"
-  rm -rf "$VENV"
-  $PY -m venv "$VENV"
-  mkdir -p "$VENV/debian-bindings"
-  for f in hivex libhivexmod.cpython-311-x86_64-linux-gnu.so guestfs.py libguestfsmod.cpython-311-x86_64-linux-gnu.so; do
-    [ -e "/usr/lib/python3/dist-packages/$f" ] && ln -sf "/usr/lib/python3/dist-packages/$f" "$VENV/debian-bindings/$f"
-  done
-  site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-  echo "$VENV/debian-bindings" > "$site/debian-bindings.pth"
+  scripts/debian-venv.sh "$VENV"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
   echo "$want" > "$stamp"
 fi

@@ -102,6 +102,26 @@ class NamespacedServer:
                 except OSError:
                     pass
 
+    def boot_ipxe(self, name, initrd, devices, timeout=90):
+        """Boot Debian's iPXE in qemu (TCG) in the namespace with ``devices`` (qemu -netdev/-device arguments) and
+        ``initrd`` as its embedded script; returns (qemu exit status, serial log, seconds)."""
+        log = os.path.join(self.logs, 'serial-%s.log' % name)
+        sercon = os.path.join(self.logs, 'sercon-port.bin')
+        with open(sercon, 'wb') as f:
+            f.write(bytes([0xf8, 0x03, 0, 0, 0, 0, 0, 0]))   # SeaBIOS: mirror the console to COM1
+        cmd = ['qemu-system-x86_64', '-accel', 'tcg', '-m', '256', '-display', 'none', '-vga', 'none',
+               '-no-reboot', '-kernel', IPXE_LKRN, '-initrd', initrd]
+        cmd += list(devices)
+        cmd += ['-boot', 'strict=on,reboot-timeout=0', '-serial', 'file:' + log,
+                '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
+                '-fw_cfg', 'name=etc/sercon-port,file=' + sercon]
+        t0 = time.time()
+        res = self.ns(cmd, timeout=timeout)
+        elapsed = time.time() - t0
+        with open(log, 'rb') as f:
+            serial = f.read().decode('latin-1').replace('\r', '')
+        return res.returncode, serial, elapsed
+
     @staticmethod
     def wait(predicate, what, timeout=10):
         deadline = time.time() + timeout

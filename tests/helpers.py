@@ -1,8 +1,10 @@
 # Test helpers shared by unit and integration tests (imported as ansible_collections.sanboot.windows.tests.helpers).
+import json
 import lzma
 import os
 import shutil
 import subprocess
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Directory holding ansible_collections/: the checkout's symlink tree, or the tree ansible-test copied us into.
@@ -151,3 +153,28 @@ def read_from_image(image, guest_path, dest, fmt=None):
         return dest
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+# The hives tests/integration/targets read from fixture_hives (unpacked before the run).
+TARGET_HIVES = ['win7-sp1-x86.SYSTEM', 'win81-x64-dirty.SYSTEM', 'win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE']
+
+
+def run_integration_target(target, tmp_path, python=sys.executable):
+    """Run tests/integration/targets/<target> as a role with the real ansible-playbook beside ``python`` (the
+    project's .venv, or the oldest ansible-core's venv) against localhost. Returns the CompletedProcess."""
+    for name in TARGET_HIVES:
+        unpacked_hive(name)
+    playbook = tmp_path / 'play.yml'
+    playbook.write_text('- hosts: localhost\n  gather_facts: false\n  roles: [%s]\n' % target)
+    out = tmp_path / 'out'
+    out.mkdir()
+    extra = {'output_dir': str(out), 'fixture_hives': os.path.dirname(unpacked_hive(TARGET_HIVES[0])),
+             'fixture_infs': os.path.join(FIXTURES, 'inf')}
+    env = dict(os.environ)
+    env.update(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'),
+               ANSIBLE_ROLES_PATH=os.path.join(ROOT, 'tests', 'integration', 'targets'),
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-tmp'), ANSIBLE_NOCOLOR='1',
+               ANSIBLE_STDOUT_CALLBACK='default', ANSIBLE_RETRY_FILES_ENABLED='0')
+    cmd = [os.path.join(os.path.dirname(python), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+           '-e', 'ansible_python_interpreter=' + python, '-e', json.dumps(extra), str(playbook)]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=str(tmp_path), check=False)

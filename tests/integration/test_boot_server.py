@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from ansible_collections.sanboot.windows.tests.bootnet import (
-    IPXE_LKRN, SERVER, SUCCESS, NamespacedServer, missing_tools, parse_probe,
+    SERVER, SUCCESS, NamespacedServer, missing_tools, parse_probe,
 )
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -144,23 +144,9 @@ class BootServer(NamespacedServer):
 
     def boot(self, mac, name, initrd=None, tftp=False, timeout=90):
         """Boot iPXE in qemu with `mac`; returns (qemu exit status, serial log, seconds)."""
-        log = os.path.join(self.logs, 'serial-%s.log' % name)
-        sercon = os.path.join(self.base, 'sercon-port.bin')
-        with open(sercon, 'wb') as f:
-            f.write(bytes([0xf8, 0x03, 0, 0, 0, 0, 0, 0]))   # SeaBIOS: mirror the console to COM1
         netdev = 'user,id=n0' + (',tftp=%s' % self.serve if tftp else '')
-        cmd = ['qemu-system-x86_64', '-accel', 'tcg', '-m', '256', '-display', 'none', '-vga', 'none',
-               '-no-reboot', '-kernel', IPXE_LKRN, '-initrd', initrd or os.path.join(self.serve, 'embed.ipxe'),
-               '-netdev', netdev, '-device', 'e1000,netdev=n0,mac=%s,romfile=' % mac,
-               '-boot', 'strict=on,reboot-timeout=0', '-serial', 'file:' + log,
-               '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
-               '-fw_cfg', 'name=etc/sercon-port,file=' + sercon]
-        t0 = time.time()
-        res = self.ns(cmd, timeout=timeout)
-        elapsed = time.time() - t0
-        with open(log, 'rb') as f:
-            serial = f.read().decode('latin-1').replace('\r', '')
-        return res.returncode, serial, elapsed
+        return self.boot_ipxe(name, initrd or os.path.join(self.serve, 'embed.ipxe'),
+                              ['-netdev', netdev, '-device', 'e1000,netdev=n0,mac=%s,romfile=' % mac], timeout)
 
     def host_script(self, mac):
         with open(os.path.join(self.serve, 'hosts', mac.replace(':', '-') + '.ipxe')) as f:

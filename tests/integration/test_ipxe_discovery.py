@@ -36,7 +36,7 @@ import pytest
 import yaml
 
 from ansible_collections.sanboot.windows.tests.bootnet import (
-    IPXE_LKRN, SERVER, SUCCESS, NamespacedServer, missing_tools, parse_probe,
+    SERVER, SUCCESS, NamespacedServer, missing_tools, parse_probe,
 )
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -169,10 +169,6 @@ class Server(NamespacedServer):
 
     def boot(self, machine, timeout=90):
         """Boot iPXE in qemu as `machine`; returns (qemu exit status, serial log, seconds)."""
-        log = os.path.join(self.logs, 'serial-%s.log' % machine)
-        sercon = os.path.join(self.base, 'sercon-port.bin')
-        with open(sercon, 'wb') as f:
-            f.write(bytes([0xf8, 0x03, 0, 0, 0, 0, 0, 0]))   # SeaBIOS: mirror the console to COM1
         initrd = os.path.join(self.serve, 'embed.ipxe')
         through = MACHINES[machine].get('boot_through')
         if through is not None:
@@ -180,18 +176,7 @@ class Server(NamespacedServer):
             initrd = os.path.join(self.base, 'stage0-%s.ipxe' % machine)
             with open(initrd, 'w') as f:
                 f.write('#!ipxe\ndhcp net%d\nchain http://%s:%d/boot.ipxe\n' % (through, SERVER, HTTP_PORT))
-        cmd = ['qemu-system-x86_64', '-accel', 'tcg', '-m', '256', '-display', 'none', '-vga', 'none',
-               '-no-reboot', '-kernel', IPXE_LKRN, '-initrd', initrd]
-        cmd += qemu_devices(machine)
-        cmd += ['-boot', 'strict=on,reboot-timeout=0', '-serial', 'file:' + log,
-                '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
-                '-fw_cfg', 'name=etc/sercon-port,file=' + sercon]
-        t0 = time.time()
-        res = self.ns(cmd, timeout=timeout)
-        elapsed = time.time() - t0
-        with open(log, 'rb') as f:
-            serial = f.read().decode('latin-1').replace('\r', '')
-        return res.returncode, serial, elapsed
+        return self.boot_ipxe(machine, initrd, qemu_devices(machine), timeout)
 
 
 def query_pci(devices):

@@ -8,7 +8,6 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 VENV=${CORE_VENV:-$ROOT/build/venv-core-oldest}
 REQ=$ROOT/tests/release/requirements-core-oldest.txt
-PY=/usr/bin/python3
 stamp=$VENV/.sanboot-core-venv
 want=$(sha256sum < "$REQ" | cut -c1-16)
 # One builder at a time: a second caller waits, then finds the venv built (a build removes any half-built one).
@@ -17,15 +16,7 @@ exec 9> "$VENV.lock"
 flock 9
 if [ ! -x "$VENV/bin/ansible-playbook" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "core-venv: building $VENV" >&2
-  rm -rf "$VENV"
-  mkdir -p "$(dirname "$VENV")"
-  $PY -m venv "$VENV"
-  mkdir -p "$VENV/debian-bindings"
-  for f in hivex libhivexmod.cpython-311-x86_64-linux-gnu.so guestfs.py libguestfsmod.cpython-311-x86_64-linux-gnu.so; do
-    [ -e "/usr/lib/python3/dist-packages/$f" ] && ln -sf "/usr/lib/python3/dist-packages/$f" "$VENV/debian-bindings/$f"
-  done
-  site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-  echo "$VENV/debian-bindings" > "$site/debian-bindings.pth"
+  scripts/debian-venv.sh "$VENV"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQ" >&2
   echo "$want" > "$stamp"
 fi

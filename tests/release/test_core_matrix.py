@@ -9,7 +9,6 @@ test_offline_targets.py does: real ansible-playbook runs of tests/integration/ta
 
 from __future__ import absolute_import, division, print_function
 
-import json
 import os
 import re
 import subprocess
@@ -21,7 +20,7 @@ import yaml
 pytest.importorskip('hivex')
 
 # pylint: disable=wrong-import-position
-from ansible_collections.sanboot.windows.tests.helpers import FIXTURES, unpacked_hive  # noqa: E402
+from ansible_collections.sanboot.windows.tests.helpers import run_integration_target  # noqa: E402
 from ansible_collections.sanboot.windows.tests.release import release_helpers as rh  # noqa: E402
 
 # The release stage runs two groups side by side (pytest-xdist --dist loadgroup), about even in time:
@@ -35,7 +34,6 @@ NEWEST = '2.19.14'
 # driver package, images refused); SANBOOT_RELEASE_ALL_TARGETS=1 runs iscsi_boot too.
 OLDEST_TARGETS = ['critical_device', 'hive_regedit'] + (
     ['iscsi_boot'] if os.environ.get('SANBOOT_RELEASE_ALL_TARGETS') == '1' else [])
-HIVES = ['win7-sp1-x86.SYSTEM', 'win81-x64-dirty.SYSTEM', 'win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE']
 
 
 def _pin(path, package):
@@ -67,24 +65,8 @@ def oldest():
 
 @pytest.mark.parametrize('target', OLDEST_TARGETS)
 def test_target_on_oldest_core(oldest, target, tmp_path):
-    for name in HIVES:
-        unpacked_hive(name)
-    playbook = tmp_path / 'play.yml'
-    playbook.write_text('- hosts: localhost\n  gather_facts: false\n  roles: [%s]\n' % target)
-    out = tmp_path / 'out'
-    out.mkdir()
-    env = dict(os.environ)
-    env.update(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'),
-               ANSIBLE_ROLES_PATH=os.path.join(ROOT, 'tests', 'integration', 'targets'),
-               ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-tmp'), ANSIBLE_NOCOLOR='1',
-               ANSIBLE_STDOUT_CALLBACK='default', ANSIBLE_RETRY_FILES_ENABLED='0')
-    python = os.path.join(oldest, 'bin', 'python')
-    extra = {'output_dir': str(out), 'fixture_hives': os.path.dirname(unpacked_hive(HIVES[0])),
-             'fixture_infs': os.path.join(FIXTURES, 'inf')}
     t0 = time.time()
-    proc = subprocess.run([os.path.join(oldest, 'bin', 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
-                           '-e', 'ansible_python_interpreter=' + python, '-e', json.dumps(extra), str(playbook)],
-                          env=env, capture_output=True, text=True, cwd=str(tmp_path), check=False)
+    proc = run_integration_target(target, tmp_path, os.path.join(oldest, 'bin', 'python'))
     print('%s on the oldest ansible-core: %.1f s' % (target, time.time() - t0))
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     assert 'failed=0' in proc.stdout
