@@ -28,6 +28,8 @@ sync_ansible_test_tree() {
   # ansible-test lists files through git when it can; give the copy a repository of its own.
   (cd "$dest" && { [ -d .git ] || git init -q; } && git add -A >/dev/null && \
     git -c user.email=ci@invalid -c user.name=ci commit -qm tree --allow-empty >/dev/null)
+  # ansible-test hands its pytest no CI variable; tests/conftest.py reads this file instead (skips fail under CI)
+  case "${CI:-}" in 1|true|TRUE|True|yes) touch "$dest/tests/.ci" ;; *) rm -f "$dest/tests/.ci" ;; esac
   echo "$dest"
 }
 
@@ -52,8 +54,11 @@ PYTEST=(python -m pytest -q -p no:cacheprovider -n "${SANBOOT_TEST_WORKERS:-2}" 
 do_unit() {
   offline_get_pip
   local dest; dest=$(sync_ansible_test_tree)
-  (cd "$dest" && HOME=$SANBOOT_HOME ansible-test units --local --python 3.11 --color no)
-  "${PYTEST[@]}" tests/unit/plugins/module_utils/test_winrm_action.py
+  local action_tests=tests/unit/plugins/module_utils/test_winrm_action.py targets
+  targets=$(cd "$dest" && find tests/unit -name 'test_*.py' ! -path "$action_tests" | sort)
+  # shellcheck disable=SC2086
+  (cd "$dest" && HOME=$SANBOOT_HOME ansible-test units --local --python 3.11 --color no $targets)
+  "${PYTEST[@]}" "$action_tests"
 }
 # Groups of tests, longest first (tests/integration/conftest.py), so the two workers end together.
 do_integration() {

@@ -190,3 +190,15 @@ def test_changelog_is_the_release_of_the_galaxy_version():
                 [os.path.join(BIN, 'rstcheck'), '--report-level', 'warning', 'CHANGELOG.rst']):
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=_env(), check=False)
         assert proc.returncode == 0, ' '.join(cmd) + '\n' + proc.stdout + proc.stderr
+
+
+def test_bindep_lists_what_bootstrap_installs():
+    """bindep.txt (profile test) and scripts/bootstrap.sh name the same Debian packages: a user who installs from
+    bindep.txt gets what the project's own set-up gets."""
+    listed = subprocess.run(['bash', '-c', 'eval "$(sed -n "/^APT_PACKAGES=(/,/^)/p" scripts/bootstrap.sh)"; '
+                             'printf "%s\\n" "${APT_PACKAGES[@]}"'], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.split()
+    bindep = subprocess.run([os.path.join(BIN, 'bindep'), '-l', 'newline', 'test'], cwd=ROOT, capture_output=True,
+                            text=True, check=False).stdout.split()
+    assert len(listed) > 15 and sorted(listed) == sorted(set(listed))
+    assert sorted(bindep) == sorted(listed)
