@@ -4,7 +4,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """sanboot.windows.driver_info: what a Windows driver package installs on a given Windows.
 
-The module is a thin wrapper; the engine is plugins/module_utils/inf.py. Other modules (critical_device,
+The module is a thin wrapper; the engine is plugins/module_utils/inf/. Other modules (critical_device,
 iscsi_boot) inject a driver through this engine entry point:
 
 ``boot_driver(package_path, target, devices=None, lenient=False, templates=None, system_inf_dir=None) -> dict``
