@@ -8,7 +8,8 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Options shared by iscsi_boot and iscsi_boot_info (offline and image front-ends).
+    # Options shared by iscsi_boot and iscsi_boot_info (offline and image front-ends); lenient is in
+    # sanboot.windows.options.
     DOCUMENTATION = r'''
 options:
   software_hive:
@@ -37,14 +38,20 @@ options:
     type: list
     elements: path
     default: []
-  lenient:
-    description:
-      - Also accept undecorated Models sections on 64-bit Windows, as old tools do (Windows itself does not).
-    type: bool
-    default: false
   templates:
     description:
       - Substitutions for driver source templates (C($ARCH$), C(INX_*) tokens) met in O(drivers). An empty dictionary
         substitutes C($ARCH$) with the installation's architecture; without this option templates are refused.
     type: dict
+'''
+
+    # Attributes of the two doctors, iscsi_boot_info and its live twin win_iscsi_boot_info.
+    INFO = r'''
+attributes:
+  check_mode:
+    support: full
+    description: The module never changes anything.
+  diff_mode:
+    support: none
+    description: Nothing to show.
 '''

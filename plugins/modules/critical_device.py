@@ -28,6 +28,7 @@ author:
   - sanboot.windows contributors (@sanboot)
 extends_documentation_fragment:
   - sanboot.windows.hive
+  - sanboot.windows.critical_device
 options:
   hardware_ids:
     description:
@@ -91,10 +92,6 @@ options:
     description:
       - Service type, a number or C(kernel) (1), C(filesystem) (2); drivers are C(kernel).
     type: raw
-  error_control:
-    description:
-      - Service C(ErrorControl), C(0)..C(3) or C(ignore), C(normal), C(severe), C(critical).
-    type: raw
   group:
     description:
       - Service load order group (C(Group)), for example C(NDIS) for network adapters, C(SCSI miniport) for storage.
@@ -111,12 +108,6 @@ options:
       - Service C(BootFlags) (REG_DWORD), for example C(1) (CM_SERVICE_NETWORK_BOOT_LOAD), which makes Windows
         promote the driver to boot start when it boots from the network (an iBFT is present).
     type: int
-  state:
-    description:
-      - C(present) writes the entries and service values; C(absent) removes the named entries.
-    type: str
-    choices: [present, absent]
-    default: present
   control_sets:
     description:
       - C(current) edits the control set Windows will boot with (C(Select\Current)).

@@ -34,6 +34,8 @@ author:
 extends_documentation_fragment:
   - sanboot.windows.hive
   - sanboot.windows.iscsi_boot
+  - sanboot.windows.options.control_sets
+  - sanboot.windows.options.lenient
 options:
   state:
     description:
@@ -66,12 +68,6 @@ options:
         adapters this installation has already set up. C(true) leaves the setting alone.
     type: bool
     default: false
-  control_sets:
-    description:
-      - C(current) edits the control set Windows boots with; C(all) every control set that C(Select) names.
-    type: str
-    choices: [current, all]
-    default: current
   reset_device_policy:
     description:
       - Reset C(Control\PnP\DisableCDDB) and C(DontStartRawDevices) (set by device installation restriction Group

@@ -29,6 +29,10 @@ description:
     C(docs/live-hosts.md).
 author:
   - sanboot.windows contributors (@sanboot)
+extends_documentation_fragment:
+  - sanboot.windows.live
+  - sanboot.windows.critical_device
+  - sanboot.windows.options.control_sets
 options:
   hardware_ids:
     description:
@@ -57,10 +61,6 @@ options:
     description:
       - Service type, a number or C(kernel) (1), C(filesystem) (2).
     type: raw
-  error_control:
-    description:
-      - Service C(ErrorControl), C(0)..C(3) or C(ignore), C(normal), C(severe), C(critical).
-    type: raw
   group:
     description:
       - Service load order group (C(Group)).
@@ -73,18 +73,6 @@ options:
     description:
       - Service C(BootFlags) (REG_DWORD), for example C(1) (CM_SERVICE_NETWORK_BOOT_LOAD).
     type: int
-  state:
-    description:
-      - C(present) writes the entries and service values; C(absent) removes the named entries.
-    type: str
-    choices: [present, absent]
-    default: present
-  control_sets:
-    description:
-      - C(current) edits the control set Windows boots with; C(all) every control set that C(Select) names.
-    type: str
-    choices: [current, all]
-    default: current
   system_import:
     description:
       - C(always) imports the change through a one-shot scheduled task running as SYSTEM; C(auto) only when the change
@@ -93,22 +81,12 @@ options:
     choices: [auto, always, never]
     default: auto
 attributes:
-  action:
-    support: full
-    description: Runs on the controller as an action plugin and talks to the host with pywinrm.
-  async:
-    support: none
-    description: The task runs in the foreground; it takes seconds.
   check_mode:
     support: full
     description: Reads the host and reports the change, with diff, without writing anything.
   diff_mode:
     support: full
     description: Shows the registry change as C(.reg) text.
-  platform:
-    support: full
-    platforms: windows
-    description: Windows 7 SP1 / Server 2008 R2 to Windows 11 / Server 2025, over WinRM.
 requirements:
   - On the controller - pywinrm, and the libhivex Python bindings from the distribution (C(python3-hivex)).
   - On the host - WinRM enabled; a user that is an elevated administrator (C(reg save) needs the backup privilege).

@@ -37,6 +37,10 @@ description:
     path works, the commands it runs and its limits in C(docs/live-hosts.md).
 author:
   - sanboot.windows contributors (@sanboot)
+extends_documentation_fragment:
+  - sanboot.windows.live
+  - sanboot.windows.options.control_sets
+  - sanboot.windows.options.lenient
 options:
   state:
     description:
@@ -66,11 +70,6 @@ options:
     type: list
     elements: path
     default: []
-  lenient:
-    description:
-      - Also accept undecorated Models sections on 64-bit Windows, as old tools do (Windows itself does not).
-    type: bool
-    default: false
   templates:
     description:
       - Substitutions for driver source templates (C($ARCH$), C(INX_*) tokens) met in O(drivers).
@@ -94,12 +93,6 @@ options:
       - C(false) stops Windows from powering the boot NIC off (C(PnPCapabilities=24), KB 2740020).
     type: bool
     default: false
-  control_sets:
-    description:
-      - C(current) edits the control set Windows boots with; C(all) every control set that C(Select) names.
-    type: str
-    choices: [current, all]
-    default: current
   reset_device_policy:
     description:
       - Reset C(Control\PnP\DisableCDDB) and C(DontStartRawDevices) to 0, with a warning. C(false) only warns.
@@ -115,22 +108,12 @@ options:
     choices: [auto, always, never]
     default: auto
 attributes:
-  action:
-    support: full
-    description: Runs on the controller as an action plugin and talks to the host with pywinrm.
-  async:
-    support: none
-    description: The task runs in the foreground; it takes seconds.
   check_mode:
     support: full
     description: Reads the host and reports the change, with diff, without writing anything (one command).
   diff_mode:
     support: full
     description: Shows the registry change as C(.reg) text.
-  platform:
-    support: full
-    platforms: windows
-    description: Windows 7 SP1 / Server 2008 R2 to Windows 11 / Server 2025, over WinRM.
 requirements:
   - On the controller - pywinrm, and the libhivex Python bindings from the distribution (C(python3-hivex)).
   - On the host - WinRM enabled (C(winrm quickconfig)); a user that is an elevated administrator (C(reg save) needs the
