@@ -178,15 +178,7 @@ from ansible_collections.sanboot.windows.plugins.module_utils.registry import Re
 
 
 def main():
-    argument_spec = dict(
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
-        wfp_filter_optional=dict(type='bool', default=True),
-        boot_driver_flags=dict(type='bool', default=True),
-        auto_reboot=dict(type='bool'),
-        nic_power_management=dict(type='bool', default=False),
-        reset_device_policy=dict(type='bool', default=True),
-        control_sets=dict(type='str', choices=['current', 'all'], default='current'),
-    )
+    argument_spec = dict(bootjob.CONVERSION_ARGS)
     argument_spec.update(offline.HIVE_ARGS)
     argument_spec.update(bootjob.OPTION_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
