@@ -72,6 +72,87 @@ def _pe_stub(machine=0x14c):
     return data + b'\0' * (0x400 - len(data))
 
 
+def pe_stub64(signed=True, size=0x600):
+    """A PE32+ (x64) image whose optional header has a certificate table (data directory 4) when ``signed``."""
+    import struct
+    dos = bytearray(0x80)
+    dos[0:2] = b'MZ'
+    struct.pack_into('<I', dos, 0x3c, 0x80)
+    coff = b'PE\0\0' + struct.pack('<HHIIIHH', 0x8664, 1, 0, 0, 0, 0xF0, 0x0022)
+    opt = bytearray(0xF0)
+    struct.pack_into('<H', opt, 0, 0x20b)
+    struct.pack_into('<H', opt, 68, 1)                  # subsystem: native
+    struct.pack_into('<I', opt, 108, 16)                # NumberOfRvaAndSizes
+    body = bytes(dos) + coff + bytes(opt)
+    body += b'.text\0\0\0' + struct.pack('<IIIIIIHHI', 0x1000, 0x1000, 0x200, 0x400, 0, 0, 0, 0, 0x60000020)
+    body += b'\0' * (size - len(body))
+    if signed:
+        cert = struct.pack('<IHH', 16, 0x0200, 0x0002) + b'\x30\x82\x00\x04test'   # WIN_CERTIFICATE (PKCS #7)
+        opt_at = 0x80 + 24
+        body = bytearray(body)
+        struct.pack_into('<II', body, opt_at + 112 + 8 * 4, len(body), len(cert))
+        body = bytes(body) + cert
+    return body
+
+
+def make_catalog(signer='Test Driver Publisher', submission_id=None):
+    """A PKCS #7 SignedData signed by a self-signed certificate (CN ``signer``) whose content carries a catalog
+    name/value attribute "Submission ID" when given: what the engine reads from a real catalog."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs7
+    from cryptography.x509.oid import NameOID
+
+    def der(tag, body):
+        n = len(body)
+        head = bytes([n]) if n < 0x80 else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + n.to_bytes(
+            (n.bit_length() + 7) // 8, 'big')
+        return bytes([tag]) + head + body
+
+    oid = der(0x06, bytes([0x2b, 6, 1, 4, 1, 0x82, 0x37, 0x0c, 2, 1]))        # 1.3.6.1.4.1.311.12.2.1
+    attrs = b''
+    if submission_id:
+        value = der(0x30, der(0x1e, 'Submission ID'.encode('utf-16-be')) + der(0x02, b'\x10\x01\x00\x01') +
+                    der(0x04, (submission_id + '\0').encode('utf-16-le')))
+        attrs = der(0x30, oid + der(0x04, value))
+    content = der(0x30, der(0x30, b'') + der(0xa0, der(0x30, attrs)))
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, signer)])
+    now = datetime.datetime(2024, 1, 1)
+    cert = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()) \
+        .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650)) \
+        .sign(key, hashes.SHA256())
+    return pkcs7.PKCS7SignatureBuilder().set_data(content).add_signer(cert, key, hashes.SHA256()) \
+        .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.Binary])
+
+
+def make_driver_package(dest, inf_source, substitutions=None, signed=True, catalog=True, submission_id=None,
+                        signer='Test Driver Publisher', name=None):
+    """A driver package folder: the INF (``substitutions`` applied as a vendor build would), a PE stand-in for each
+    .sys and bytes for each other file its install sections copy, and its catalog. Returns the INF's path."""
+    from ansible_collections.sanboot.windows.plugins.module_utils import inf as inf_reader
+    os.makedirs(dest, exist_ok=True)
+    with open(inf_source, 'rb') as f:
+        data = f.read()
+    for key, value in (substitutions or {}).items():
+        data = data.replace(key.encode('ascii'), value.encode('ascii'))
+    inf_path = os.path.join(dest, name or os.path.basename(inf_source).replace('.inx', '.inf'))
+    with open(inf_path, 'wb') as f:
+        f.write(data)
+    driver = inf_reader.read_inf(inf_path, inf_reader.parse_target('win10', 'amd64'))
+    for entry in driver.files:
+        target = os.path.join(dest, *(entry.source_parts or [entry.source]))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, 'wb') as f:
+            f.write(pe_stub64(signed) if entry.name.lower().endswith('.sys') else os.urandom(1024))
+    if catalog and driver.catalog_file:
+        with open(os.path.join(dest, driver.catalog_file), 'wb') as f:
+            f.write(make_catalog(signer, submission_id))
+    return inf_path
+
+
 def make_windows_image(dest, fmt='raw', system='win7-sp1-x86.SYSTEM', software='phony-win7-32.SOFTWARE',
                        size_mb=64, windows=True, extra=None, fill=False):
     """Build a disk image with an MBR partition table and one NTFS partition holding a Windows folder tree with

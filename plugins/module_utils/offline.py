@@ -97,6 +97,48 @@ def run(hive_path, plan_fn, check_mode=False, backup=True, allow_dirty=False, hi
     return result
 
 
+def run_hives(hive_paths, plan_fn, check_mode=False, backup=True, allow_dirty=False):
+    """``run`` on several hives of one installation: ``hive_paths`` is [(name, path)], SYSTEM first; ``plan_fn(hives,
+    planners)`` gets both as {name: ...}. The result is ``run``'s for the first hive; changes to the others are added
+    to changes (with ``hive``), reg, diff and ``backup_files``.
+
+    The other hives are written before the first, each atomically: a crash in between leaves, say, DRIVERS records
+    without their SYSTEM counterpart, which a second run completes (docs/how-it-works.md).
+    """
+    hives, planners = {}, {}
+    for name, path in hive_paths:
+        hives[name] = Hive(path, write=not check_mode, allow_dirty=allow_dirty)
+        planners[name] = Planner(hives[name])
+    extra = plan_fn(hives, planners) or {}
+    result = dict(changed=False, changes=[], reg='', diff=dict(before='', after=''), backup_file=None,
+                  backup_files={}, dirty=hives[hive_paths[0][0]].header.dirty)
+    for name, path in hive_paths:
+        plan = planners[name].plan
+        prefix = 'HKEY_LOCAL_MACHINE\\%s' % name
+        before, after = plan.diff(prefix)
+        changes = plan.as_list()
+        if name != hive_paths[0][0]:
+            for change in changes:
+                change['hive'] = name
+        result['changes'].extend(changes)
+        if plan:
+            result['changed'] = True
+            result['reg'] += plan.to_reg(prefix) if not result['reg'] else plan.to_reg(prefix).split('\n', 1)[1]
+            result['diff']['before'] += before
+            result['diff']['after'] += after
+    header = ', '.join('%s (%s)' % (path, 'HKEY_LOCAL_MACHINE\\%s' % name) for name, path in hive_paths
+                       if planners[name].plan or name == hive_paths[0][0])
+    result['diff']['before_header'] = result['diff']['after_header'] = header
+    if not check_mode:
+        for name, path in list(reversed(hive_paths[1:])) + [hive_paths[0]]:
+            if planners[name].plan:
+                hives[name].apply(planners[name].plan)
+                result['backup_files'][name] = hives[name].commit(backup=backup)
+        result['backup_file'] = result['backup_files'].get(hive_paths[0][0])
+    result.update(extra)
+    return result
+
+
 def split_hive_path(path):
     """'HKLM:\\SYSTEM\\X\\Y' -> ('SYSTEM', ('X', 'Y')); hive-relative 'X\\Y' -> (None, ('X', 'Y'))."""
     text = path.strip()
