@@ -43,6 +43,18 @@ def dump_hive(path):
     return out
 
 
+def reg_for_hive(reg_text, name):
+    """The blocks of a .reg text that belong to HKEY_LOCAL_MACHINE\\<name> (a result may cover SYSTEM and DRIVERS)."""
+    prefix = '[HKEY_LOCAL_MACHINE\\%s\\' % name.upper()
+    blocks = reg_text.split('\n\n')
+    head = blocks[0].split('\n', 1)[0]
+    kept = [b for b in blocks if b.lstrip('\n').upper().startswith((prefix, '[-' + prefix[1:]))]
+    first = blocks[0].split('\n', 1)
+    if len(first) > 1 and first[1].upper().startswith((prefix, '[-' + prefix[1:])):
+        kept.insert(0, first[1])
+    return head + '\n\n' + '\n\n'.join(b.strip('\n') for b in kept) + '\n'
+
+
 def merge_with_hivexregedit(original, reg_text, dest, prefix='HKEY_LOCAL_MACHINE\\SYSTEM'):
     """Apply .reg text to a copy of ``original`` with hivexregedit (libguestfs' Perl implementation)."""
     shutil.copyfile(original, dest)

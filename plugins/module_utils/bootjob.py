@@ -68,8 +68,11 @@ def resolve_drivers(reader, control_set, os_info, nics, packages, lenient, templ
         if driver is None:
             if required:
                 raise iscsiboot.BootError(
-                    'no driver for %s is known to this Windows (%s): give its driver package in drivers:, or the '
-                    'in-box service in nics: ({id: ..., service: ...}) if you know it' % (nic, os_info.name))
+                    'no driver for %s is known to this Windows (%s): give its driver package in drivers:%s'
+                    % (nic, os_info.name, ', or the DRIVERS hive (drivers_hive) when Windows has it installed'
+                       if os_info.family == 'ddb' and drivers_db is None else
+                       '' if os_info.family == 'ddb' else
+                       ', or the in-box service in nics: ({id: ..., service: ...}) if you know it'))
             continue
         drivers[nic.most_specific] = driver
     return drivers, warnings

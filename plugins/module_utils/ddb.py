@@ -449,6 +449,16 @@ def mark_oem(planner, number, when=None):
     return changed
 
 
+def database_version(reader):
+    """(major, minor) of the Windows that wrote the database: its root Version value (0x06030000 in the 8.1 fixture,
+    0x0A000000 in the Windows 10 one), or None."""
+    value = reader.get_value(DDB, 'Version') if reader is not None and reader.key_exists(DDB) else None
+    if value is None or value.type != REG_DWORD or len(value.data) != 4:
+        return None
+    number = struct.unpack('<I', value.data)[0]
+    return (number >> 24, (number >> 16) & 0xff)
+
+
 def arch_code(reader, arch):
     """PROCESSOR_ARCHITECTURE_* for Version headers: the database's own Architecture value, else from the OS."""
     value = reader.get_value(DDB, 'Architecture') if reader is not None and reader.key_exists(DDB) else None

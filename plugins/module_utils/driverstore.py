@@ -217,7 +217,8 @@ def plan_stage(driver, system_planner, drivers_planner, os_info, view=None, now=
                                 % driver.name)
     now = now or datetime.datetime.utcnow()
     stamp = ddb.filetime(now)
-    windows10 = os_info.version is None or os_info.version >= (10, 0)
+    version = os_info.version or ddb.database_version(system_planner) or (10, 0)
+    windows10 = version >= (10, 0)
     header = {
         'OemPath': win_path(system_root, staging.store_dir),
         'StatusFlags': STATUS_FLAGS,
@@ -235,6 +236,8 @@ def plan_stage(driver, system_planner, drivers_planner, os_info, view=None, now=
     staging.header = header
     number = ddb.oem_number(staging.oem_inf)
     for planner in (drivers_planner, system_planner):
+        if planner is None:
+            continue        # a hive file without its DRIVERS hive: SYSTEM only (bootjob warns)
         records = ddb.compose_package(driver, staging.oem_inf, staging.label, ddb.arch_code(planner, os_info.arch),
                                       header, with_config_scope=windows10)
         ddb.plan_records(planner, records)
