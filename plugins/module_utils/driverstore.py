@@ -47,6 +47,15 @@ class StagingError(RegistryError):
     pass
 
 
+def import_time():
+    """When the package is imported (ImportDate, UpdateDate): now, or SOURCE_DATE_EPOCH when set (the reproducible-
+    builds convention: tests and image pipelines that must write the same bytes twice set it)."""
+    epoch = os.environ.get('SOURCE_DATE_EPOCH')
+    if epoch and epoch.strip().isdigit():
+        return datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=int(epoch))
+    return datetime.datetime.utcnow()
+
+
 def _read_file(path):
     with open(path, 'rb') as f:
         return f.read()
@@ -126,7 +135,8 @@ def collect_files(driver):
             staging.reflected.append((source, entry.target))
     if missing:
         raise StagingError('%s cannot be staged: the package lacks %s, which the INF names (Windows refuses to stage a '
-                           'package with a missing file)' % (driver.name, ', '.join(sorted(set(missing)))))
+                           'package with a missing file). Nothing was changed.'
+                           % (driver.name, ', '.join(sorted(set(missing)))))
     return staging
 
 
@@ -152,6 +162,32 @@ def published_oem_infs(view):
         if number is not None:
             out[number] = name
     return out
+
+
+def earlier_oem(label, planners):
+    """The oemN.inf an earlier (maybe interrupted) staging of the same package used: staging again completes it."""
+    for planner in planners:
+        if planner is None:
+            continue
+        key = ddb.PACKAGES + (label,)
+        value = planner.get_value(key, '') if planner.key_exists(key) else None
+        if value is not None and ddb.oem_number(value.decoded() or '') is not None:
+            return value.decoded()
+        for inf in planner.subkeys(ddb.INF_FILES) if planner.key_exists(ddb.INF_FILES) else []:
+            active = planner.get_value(ddb.INF_FILES + (inf,), 'Active') if ddb.oem_number(inf) is not None \
+                else None
+            if active is not None and fold(active.decoded() or '') == fold(label):
+                return inf
+    return None
+
+
+def earlier_import(label, planners):
+    for planner in planners:
+        key = ddb.PACKAGES + (label,)
+        value = planner.get_value(key, 'ImportDate') if planner is not None and planner.key_exists(key) else None
+        if value is not None and len(value.data) == 8:
+            return struct.unpack('<Q', value.data)[0]
+    return None
 
 
 def choose_oem(planners, view, inf_bytes):
@@ -206,7 +242,8 @@ def plan_stage(driver, system_planner, drivers_planner, os_info, view=None, now=
     inf_bytes = _read_file(driver.path)
     catalog_bytes = _read_file(staging.catalog_path) if staging.catalog_path else None
     staging.label = package_label(staging, inf_bytes, catalog_bytes)
-    staging.oem_inf, _reused = choose_oem([system_planner, drivers_planner], view, inf_bytes)
+    staging.oem_inf = earlier_oem(staging.label, [system_planner, drivers_planner]) or \
+        choose_oem([system_planner, drivers_planner], view, inf_bytes)[0]
     if catalog_bytes is not None:
         staging.catalog = signing.catalog_info(catalog_bytes)
         if staging.catalog is None:
@@ -215,7 +252,7 @@ def plan_stage(driver, system_planner, drivers_planner, os_info, view=None, now=
     elif (os_info.arch or 'amd64') not in ('x86', 'arm'):
         staging.warnings.append('%s names no catalog: 64-bit Windows does not install an unsigned package'
                                 % driver.name)
-    now = now or datetime.datetime.utcnow()
+    now = now or import_time()
     stamp = ddb.filetime(now)
     version = os_info.version or ddb.database_version(system_planner) or (10, 0)
     windows10 = version >= (10, 0)
@@ -225,7 +262,8 @@ def plan_stage(driver, system_planner, drivers_planner, os_info, view=None, now=
         'FileSize': sum(os.path.getsize(src) for src, _rel in staging.store_files),
     }
     if windows10:
-        header['ImportDate'] = stamp
+        # An earlier, interrupted staging of the same package keeps its import time (a re-run only completes it).
+        header['ImportDate'] = earlier_import(staging.label, [system_planner, drivers_planner]) or stamp
     if staging.catalog and staging.catalog.get('signer'):
         header['SignerName'] = staging.catalog['signer']
         score = signing.signer_score(staging.catalog)

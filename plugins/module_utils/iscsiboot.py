@@ -501,8 +501,7 @@ def plan_iscsi_boot(system, planner, os_info, nics, drivers, options, drivers_pl
                 for sub, value in driver.subkey_values:
                     planner.ensure_value(svc_key + tuple(sub), value)
                 entry['service_created'] = True
-                entry['files'] = driver.files if staging is None else \
-                    [{'name': rel.split('\\')[-1], 'target': rel, 'present': True} for _s, rel in staging.file_ops()]
+                entry['files'] = driver.files
             if os_info.family == 'cddb':
                 for device_id in [nic.generic, nic.most_specific]:
                     path = (cs,) + cddb.CDDB + (cddb.cddb_key_name(device_id),)

@@ -92,31 +92,12 @@ def candidates(system, drivers, nic):
     return out
 
 
-def staged_before(system, drivers, inf_driver):
-    """[(state, Package)] of an earlier staging of the same package (the same package name): a second run stages
-    nothing, even when the NIC's IDs are not among the package's."""
-    try:
-        label = driverstore.label_of(inf_driver)
-    except RegistryError:
-        return []
-    out = []
-    for state, hive, reader in ((IN_PLACE, 'SYSTEM', system), (COPY, 'DRIVERS', drivers)):
-        if reader is None or not reader.key_exists(ddb.PACKAGES + (label,)):
-            continue
-        inf = _text(reader, ddb.PACKAGES + (label,), '')
-        blob = reader.get_value(ddb.PACKAGES + (label,), 'Version')
-        package = ddb.Package(hive, inf, reader.real_path(ddb.PACKAGES + (label,))[-1], None, b'',
-                              ddb.parse_version_blob(blob.data) if blob is not None else None)
-        out.append((state, _enrich(reader, package)))
-    return out
-
-
 def find(system, drivers, control_set, nic, package_driver, make_driver, net_instances):
     """The Driver for ``nic`` on Windows 8+ (``make_driver(service, source, **fields)`` builds one), with its
     ``ddb_state``; None when nothing is known of the NIC's driver."""
     found = candidates(system, drivers, nic)
     if package_driver is not None:
-        for state, package in found + staged_before(system, drivers, package_driver.inf_driver):
+        for state, package in found:
             if same_package(package, package_driver.inf_driver):
                 package_driver.ddb_state, package_driver.package = state, package
                 package_driver.source += '; Windows already has it as %s' % _describe(package)

@@ -18,8 +18,10 @@ pytest.importorskip('winrm')
 # pylint: disable=wrong-import-position
 from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, live as wb  # noqa: E402
 from ansible_collections.sanboot.windows.plugins.module_utils.hive import Hive  # noqa: E402
-from ansible_collections.sanboot.windows.plugins.module_utils.registry import Value  # noqa: E402
-from ansible_collections.sanboot.windows.tests.helpers import FIXTURES, dump_hive, unpacked_hive  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError, Value  # noqa: E402
+from ansible_collections.sanboot.windows.tests.helpers import (  # noqa: E402
+    FIXTURES, dump_hive, make_driver_package, unpacked_hive,
+)
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.machine import Machine, read_cab  # noqa: E402
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.server import Endpoint  # noqa: E402
 
@@ -184,13 +186,16 @@ def test_win7_live_equals_offline_and_is_idempotent(host, tmp_path):
     assert dump_hive(machine.system) == dump_hive(unpacked_hive('win7-sp1-x86.SYSTEM'))
 
 
-def test_win10_driver_package_staged_and_imported_as_system(host, tmp_path):
+def test_win10_driver_package_staged_and_imported_as_system(host, tmp_path, monkeypatch):
+    # Issue 14: the engine refuses a package with missing files itself; ImportDate is the run's time unless
+    # SOURCE_DATE_EPOCH fixes it (the live and offline runs below must write the same bytes).
+    monkeypatch.setenv('SOURCE_DATE_EPOCH', '1700000000')
     machine, endpoint = host('win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE', version='10.0', build=17763)
     package = tmp_path / 'netkvm'
     package.mkdir()
     shutil.copy(os.path.join(FIXTURES, 'inf', 'virtio-win', 'netkvm_w10_template.inf'), str(package))
     incomplete = [str(package)]
-    with pytest.raises(wb.WinRMError, match='lacks netkvm.sys.*Nothing was changed'):
+    with pytest.raises(RegistryError, match='lacks netkvm.cat, netkvm.sys.*Nothing was changed'):
         wb.run_live('iscsi_boot', {'nics': [VIRTIO_NIC], 'drivers': incomplete, 'templates': {}}, settings(endpoint))
     (package / 'netkvm.sys').write_bytes(b'MZ' + os.urandom(40000))
     (package / 'netkvm.cat').write_bytes(b'catalog')
@@ -214,8 +219,9 @@ def test_win10_driver_package_staged_and_imported_as_system(host, tmp_path):
 
 
 def test_import_that_stops_halfway_says_what_is_in_effect_then_undo_and_rerun_work(host, tmp_path):
-    machine, endpoint = host('win81-x64-dirty.SYSTEM', version='6.3', build=9600, fail_import_after=4)
-    nic = {'id': 'PCI\\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02'}
+    # Windows 7: on 8+ the NIC's package is in the DRIVERS hive, which the live path does not read yet (issue 14/15).
+    machine, endpoint = host('win7-sp1-x86.SYSTEM', version='6.1', build=7601, fail_import_after=4)
+    nic = WIN7_NIC
     result = wb.run_live('iscsi_boot', {'nics': [nic], 'state': 'present'}, settings(endpoint))
     assert result['failed'] and 'Error accessing the registry' in result['msg']
     assert result['applied'] and result['not_applied']
@@ -224,31 +230,35 @@ def test_import_that_stops_halfway_says_what_is_in_effect_then_undo_and_rerun_wo
     # the record was imported first: state=absent puts back exactly what was there
     undo = wb.run_live('iscsi_boot', {'state': 'absent'}, settings(endpoint))
     assert undo['changed']
-    assert dump_hive(machine.system) == dump_hive(unpacked_hive('win81-x64-dirty.SYSTEM'))
+    assert dump_hive(machine.system) == dump_hive(unpacked_hive('win7-sp1-x86.SYSTEM'))
     # and running the task again after the failure completes it
     machine.fail_import_after = 4
     wb.run_live('iscsi_boot', {'nics': [nic], 'state': 'present'}, settings(endpoint))
     done = wb.run_live('iscsi_boot', {'nics': [nic], 'state': 'present'}, settings(endpoint))
     assert done['changed'] and not done.get('failed')
-    expected, _r = offline(tmp_path, 'win81-x64-dirty.SYSTEM', {'nics': [nic], 'state': 'present'})
+    expected, _r = offline(tmp_path, 'win7-sp1-x86.SYSTEM', {'nics': [nic], 'state': 'present'})
     assert dump_hive(machine.system) == expected
 
 
-def test_driver_database_needs_system_on_windows_8_and_later(host):
+def test_driver_database_needs_system_on_windows_8_and_later(host, tmp_path):
     machine, endpoint = host('win81-x64-dirty.SYSTEM', version='6.3', build=9600)
-    nic = {'id': 'PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00', 'service': 'E1G60'}
-    result = wb.run_live('iscsi_boot', {'nics': [nic], 'system_import': 'never'}, settings(endpoint))
+    # A package to stage (issue 14: no DriverDatabase records without one).
+    package = os.path.dirname(make_driver_package(str(tmp_path / 'netkvm'), os.path.join(
+        FIXTURES, 'inf', 'virtio-win', 'netkvm_w10_template.inf'), {'$ARCH$': 'amd64'}, name='netkvm.inf'))
+    nic = {'id': 'PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00'}
+    result = wb.run_live('iscsi_boot', {'nics': [nic], 'drivers': [package], 'system_import': 'never'},
+                         settings(endpoint))
     assert result['failed'] and 'only SYSTEM may write' in result['msg']
     assert any(c['key'].startswith('DriverDatabase') for c in result['not_applied'])
     assert not any(c['key'].startswith('DriverDatabase') for c in result['applied'])
     # the SYSTEM task's import stops halfway too: same report, and a re-run completes it
     machine.fail_import_after = 2
-    half = wb.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))
+    half = wb.run_live('iscsi_boot', {'nics': [nic], 'drivers': [package]}, settings(endpoint))
     assert half['failed'] and half['applied_as'] == 'SYSTEM (schtasks)' and half['not_applied']
     assert not machine.tasks
-    fixed = wb.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))
+    fixed = wb.run_live('iscsi_boot', {'nics': [nic], 'drivers': [package]}, settings(endpoint))
     assert fixed['changed'] and fixed['applied_as'] == 'SYSTEM (schtasks)' and fixed['ready']
-    assert not wb.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))['changed']
+    assert not wb.run_live('iscsi_boot', {'nics': [nic], 'drivers': [package]}, settings(endpoint))['changed']
 
 
 def test_a_user_without_the_backup_privilege(host):
@@ -294,14 +304,14 @@ def test_dropped_connection_while_applying_then_rerun(host, tmp_path):
     def drop(action, n):
         counter[action] = n
         return action == 'Command' and n == 2
-    machine, endpoint = host('win81-x64-dirty.SYSTEM', drop=drop)
-    nic = {'id': 'PCI\\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02'}
+    machine, endpoint = host('win7-sp1-x86.SYSTEM', drop=drop)
+    nic = WIN7_NIC
     with pytest.raises(wb.WinRMError) as err:
         wb.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))
     assert 'while applying the change' in str(err.value) and 'Running the task again is safe' in str(err.value)
     endpoint.drop = None
     wb.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))
-    expected, _r = offline(tmp_path, 'win81-x64-dirty.SYSTEM', {'nics': [nic]})
+    expected, _r = offline(tmp_path, 'win7-sp1-x86.SYSTEM', {'nics': [nic]})
     assert dump_hive(machine.system) == expected
 
 
