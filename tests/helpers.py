@@ -249,7 +249,8 @@ def read_from_image(image, guest_path, dest, fmt=None):
 
 
 # The hives tests/integration/targets read from fixture_hives (unpacked before the run).
-TARGET_HIVES = ['win7-sp1-x86.SYSTEM', 'win81-x64-dirty.SYSTEM', 'win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE']
+TARGET_HIVES = ['win7-sp1-x86.SYSTEM', 'win81-x64-dirty.SYSTEM', 'win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE',
+                'win10-1903-x64.DRIVERS']
 
 
 def run_integration_target(target, tmp_path, python=sys.executable):

@@ -852,5 +852,10 @@ def diagnose(system, os_info, control_set, nics, drivers, dirty=False, drivers_d
         findings.append(finding('auto-reboot', 'info', 'Windows reboots on a stop error, so a 0x7B flashes by',
                                 'iscsi_boot with auto_reboot: false keeps it on screen',
                                 [_evidence(system, control + ('CrashControl',), 'AutoReboot')]))
+    if os_info.family == 'ddb' and driverstore.first_boot_pending(system):
+        findings.append(finding('first-boot-pending', 'info',
+                                'a first-boot step is pending: at the next boot Windows installs the driver packages '
+                                'staged offline (pnputil), logs to %%SystemRoot%%\\%s and removes the step'
+                                % driverstore.FIRST_BOOT_LOG, None, [_evidence(system, driverstore.SETUP, 'CmdLine')]))
     ready = not [f for f in findings if f['severity'] == 'error'] and bool(nics)
     return findings, ready
