@@ -166,10 +166,11 @@ def make_driver_package(dest, inf_source, substitutions=None, signed=True, catal
 
 
 def make_windows_image(dest, fmt='raw', system='win7-sp1-x86.SYSTEM', software='phony-win7-32.SOFTWARE',
-                       size_mb=64, windows=True, extra=None, fill=False):
+                       size_mb=64, windows=True, extra=None, fill=False, drivers=None):
     """Build a disk image with an MBR partition table and one NTFS partition holding a Windows folder tree with
     real fixture hives (userspace tools only: mkntfs, ntfs-3g over FUSE, sfdisk, qemu-img; needs root for FUSE).
-    ``extra``: {guest path: bytes} of more files; ``fill``: fill the file system up. Returns ``dest``."""
+    ``extra``: {guest path: bytes} of more files; ``fill``: fill the file system up; ``drivers``: a DRIVERS test
+    hive. Returns ``dest``."""
     import tempfile
     work = tempfile.mkdtemp(prefix='sanboot-mkimg-')
     try:
@@ -191,6 +192,8 @@ def make_windows_image(dest, fmt='raw', system='win7-sp1-x86.SYSTEM', software='
                 shutil.copyfile(unpacked_hive(system), os.path.join(config, 'SYSTEM'))
                 if software:
                     shutil.copyfile(unpacked_hive(software), os.path.join(config, 'SOFTWARE'))
+                if drivers:
+                    shutil.copyfile(unpacked_hive(drivers), os.path.join(config, 'DRIVERS'))
                 files.setdefault('Windows/System32/cmd.exe', _pe_stub())
             for guest, data in files.items():
                 path = os.path.join(mnt, guest)
@@ -229,8 +232,14 @@ def make_windows_image(dest, fmt='raw', system='win7-sp1-x86.SYSTEM', software='
 
 def read_from_image(image, guest_path, dest, fmt=None):
     """Copy a file out of an image built by make_windows_image, without libguestfs (ntfscat on the partition)."""
+    return read_many_from_image(image, {guest_path: dest}, fmt)[guest_path]
+
+
+def read_many_from_image(image, files, fmt=None):
+    """{guest path: local path or None} of several files copied out of an image with one conversion of it."""
     import tempfile
     work = tempfile.mkdtemp(prefix='sanboot-rdimg-')
+    out = {}
     try:
         raw = os.path.join(work, 'raw.img')
         subprocess.run(['qemu-img', 'convert', '-q'] + (['-f', fmt] if fmt else []) + ['-O', 'raw', image, raw],
@@ -239,11 +248,12 @@ def read_from_image(image, guest_path, dest, fmt=None):
         with open(raw, 'rb') as src, open(part, 'wb') as dst:
             src.seek(1 << 20)
             shutil.copyfileobj(src, dst, 1 << 20)
-        with open(dest, 'wb') as out:
-            proc = subprocess.run(['ntfscat', part, guest_path], stdout=out, stderr=subprocess.PIPE, check=False)
-        if proc.returncode != 0:
-            return None
-        return dest
+        for guest_path, dest in files.items():
+            with open(dest, 'wb') as handle:
+                proc = subprocess.run(['ntfscat', part, guest_path], stdout=handle, stderr=subprocess.PIPE,
+                                      check=False)
+            out[guest_path] = dest if proc.returncode == 0 else None
+        return out
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
