@@ -299,3 +299,48 @@ def test_first_boot_script_uses_the_pnputil_of_the_build():
     assert '\r\n' in new and new.index('SetupType') < new.index('pnputil')      # run once, whatever happens
     assert new.rstrip().endswith('(goto) 2>nul & del "%~f0"')
     assert 'sanboot\\firstboot.log' in new
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The read set: what the Windows 8+ steps read of the DriverDatabase is what ddb.read_set declares (the live path
+# reads only those subtrees)
+
+class Recording(object):
+    """A reader that records every key path it is asked about."""
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.paths = []
+
+    def __getattr__(self, name):
+        inner = getattr(self.reader, name)
+
+        def call(path, *args):
+            self.paths.append(tuple(fold(p) for p in path))
+            return inner(path, *args)
+        return call if name in ('key_exists', 'get_value', 'values', 'subkeys', 'real_path') else inner
+
+
+def _covered(path, declared):
+    for _hive, key, recursive in declared:
+        key = tuple(fold(p) for p in key)
+        if path == key or key[:len(path)] == path or (recursive and path[:len(key)] == key):
+            return True
+    return False
+
+
+def test_driver_database_reads_stay_in_the_declared_read_set(hive_copy):
+    from ansible_collections.sanboot.windows.plugins.module_utils import iscsiboot, nicpackage
+    system = Recording(Hive(unpacked_hive(WIN10), allow_dirty=True))
+    drivers = Recording(Hive(unpacked_hive('win10-1903-x64.DRIVERS')))
+    nic = iscsiboot.parse_nic('PCI\\VEN_8086&DEV_10D3&SUBSYS_07D015AD&REV_00')
+    found = nicpackage.candidates(system, drivers, nic)
+    assert [(state, p.inf) for state, p in found] == [('copy', 'net1ic64.inf')]
+    planner = Planner(Hive(hive_copy(WIN10), allow_dirty=True))
+    ddb.copy_package(drivers, planner, found[0][1], nic.hardware_ids)
+    declared = ddb.read_set(nic.hardware_ids, 1) + ddb.read_set(
+        nic.hardware_ids, 2, [(p.hive, p.inf, p.label, p.version.get('class_guid')) for _s, p in found])
+    for name, reader in (('SYSTEM', system), ('DRIVERS', drivers)):
+        mine = [d for d in declared if d[0] == name]
+        outside = [p for p in reader.paths if p[:1] == (fold('DriverDatabase'),) and not _covered(p, mine)]
+        assert reader.paths and not outside, (name, outside[:5])
