@@ -1,0 +1,127 @@
+# Independent hive readers for the tests: libregf (Debian python3-libregf, C) and dissect.regf (PyPI, Python), neither
+# of which shares code with libhivex, plus a model of what a plan's .reg text does to a hive.
+#
+# A dump is {key path (tuple of stored names): {value name: (type, raw data)}}. Names are cut at their first NUL:
+# libregf does that, dissect.regf and libhivex do not (the special-names fixture has 'zero\0key').
+import re
+
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import fold
+
+
+def _name(text):
+    return text.split('\x00', 1)[0]
+
+
+def dump_libregf(path):
+    import pyregf
+    f = pyregf.file()
+    f.open(path)
+    try:
+        out = {}
+        stack = [(f.get_root_key(), ())]
+        while stack:
+            key, here = stack.pop()
+            out[here] = dict((_name(v.name or ''), (v.type, v.data or b'')) for v in key.values)
+            stack.extend((sub, here + (_name(sub.name),)) for sub in key.sub_keys)
+        return out
+    finally:
+        f.close()
+
+
+def dump_dissect(path):
+    from dissect.regf import RegistryHive
+    with open(path, 'rb') as f:
+        hive = RegistryHive(f)
+        out = {}
+        stack = [(hive.root(), ())]
+        while stack:
+            key, here = stack.pop()
+            out[here] = dict((_name(v.name), (v.type, bytes(v.data))) for v in key.values())
+            stack.extend((sub, here + (_name(sub.name),)) for sub in key.subkeys())
+        return out
+
+
+READERS = {'libregf': dump_libregf, 'dissect.regf': dump_dissect}
+
+
+# --- what a .reg file (as Plan.to_reg renders it) does to a dump ------------------------------------------------
+
+def _find(dump, path):
+    """The stored spelling of ``path`` in ``dump`` (names compared as Windows does), or None."""
+    wanted = tuple(fold(p) for p in path)
+    for key in dump:
+        if len(key) == len(wanted) and tuple(fold(p) for p in key) == wanted:
+            return key
+    return None
+
+
+def _unescape(text):
+    return re.sub(r'\\(.)', r'\1', text)
+
+
+def _value(spec):
+    if spec.startswith('"'):
+        return 1, (_unescape(spec[1:-1]) + '\x00').encode('utf-16-le')
+    if spec.startswith('dword:'):
+        return 4, int(spec[6:], 16).to_bytes(4, 'little')
+    match = re.match(r'hex(?:\(([0-9a-fA-F]+)\))?:(.*)$', spec)
+    data = bytes(int(b, 16) for b in match.group(2).split(',') if b)
+    return (int(match.group(1), 16) if match.group(1) else 3), data
+
+
+def apply_reg(dump, reg_text, prefix):
+    """A copy of ``dump`` with ``reg_text`` merged the way regedit merges it."""
+    out = dict((k, dict(v)) for k, v in dump.items())
+    current = None
+    for line in reg_text.splitlines()[1:]:
+        if not line.strip():
+            continue
+        if line.startswith('['):
+            delete = line.startswith('[-')
+            full = line[2 if delete else 1:-1]
+            assert full.upper().startswith(prefix.upper() + '\\'), line
+            path = tuple(full[len(prefix) + 1:].split('\\'))
+            if delete:
+                stored = _find(out, path)
+                for key in [k for k in out if stored and k[:len(stored)] == stored]:
+                    del out[key]
+                current = None
+                continue
+            here = ()
+            for part in path:
+                here = _find(out, here + (part,)) or here + (part,)
+                out.setdefault(here, {})
+            current = here
+            continue
+        match = re.match(r'^(@|"((?:[^"\\]|\\.)*)")=(.*)$', line)
+        assert match and current is not None, line
+        name = '' if match.group(1) == '@' else _unescape(match.group(2))
+        values = out[current]
+        stored = [n for n in values if fold(n) == fold(name)]
+        if match.group(3) == '-':
+            for n in stored:
+                del values[n]
+            continue
+        for n in stored:
+            del values[n]
+        values[stored[0] if stored else name] = _value(match.group(3))
+    return out
+
+
+def differences(ours, theirs, limit=5):
+    """Readable differences between two dumps (empty when equal)."""
+    out = []
+    for key in sorted(set(ours) | set(theirs)):
+        if ours.get(key) != theirs.get(key):
+            out.append('%s: expected %r, read %r' % ('\\'.join(key) or '(root)', ours.get(key), theirs.get(key)))
+            if len(out) >= limit:
+                break
+    return out
+
+
+def assert_readers_see(path, expected):
+    """Each independent reader sees exactly ``expected`` in the hive file ``path``."""
+    for name, reader in READERS.items():
+        seen = reader(path)
+        diffs = differences(expected, seen)
+        assert not diffs, '%s reads %s differently:\n%s' % (name, path, '\n'.join(diffs))
