@@ -38,6 +38,7 @@ except ImportError as exc:  # pragma: no cover - depends on the host
     HIVEX_IMPORT_ERROR = str(exc)
 
 REGF_MAGIC = b'regf'
+BIG_VALUE = 16344        # CM_KEY_VALUE_BIG: longer data goes into big-data (db) records
 MAX_DEPTH = 512         # levels of keys (MSDN "Registry Element Size Limits")
 HEADER_SIZE = 4096
 
@@ -252,12 +253,44 @@ class Hive(object):
         return parts
 
     # writing ---------------------------------------------------------------------------------------
+    def check_plan(self, plan):
+        """Refuse, before anything is written (and in check mode too), what libhivex would write wrongly.
+
+        Hives of format 1.4 and later (Windows XP on) keep a value of more than 16344 bytes in big-data records;
+        libhivex writes such a value as one plain cell, which Windows and other readers then misread, and it
+        rewrites every value of a key when it sets or deletes one (so a big value already there, such as
+        ProductOptions\\ProductPolicy, would be damaged too). Found by reading our writes with libregf and
+        dissect.regf (tests/unit/plugins/module_utils/test_independent_readers.py).
+        """
+        if self.header.minor < 4:
+            return
+        checked = set()
+        for op in plan:
+            if op.kind == 'set_value' and len(op.value.data) > BIG_VALUE:
+                raise HiveError('%s: the value %s of %s would be %d bytes; values over %d bytes need the registry\'s '
+                                'big-data records, which libhivex cannot write. Nothing was changed.'
+                                % (self.path, op.value.name or '(Default)', join_path(op.path), len(op.value.data),
+                                   BIG_VALUE))
+            if op.kind not in ('set_value', 'delete_value') or path_id(op.path) in checked:
+                continue
+            checked.add(path_id(op.path))
+            if self.node(op.path) is None:
+                continue
+            for value in self.values(op.path):
+                if len(value.data) > BIG_VALUE and fold(value.name) != fold(op.name or ''):
+                    raise HiveError(
+                        '%s: %s holds %s, a value of %d bytes kept in big-data records, and libhivex would damage it '
+                        'while changing %s of the same key. Nothing was changed; this key cannot be edited offline by '
+                        'this collection.' % (self.path, join_path(op.path), value.name or '(Default)',
+                                              len(value.data), op.name or '(Default)'))
+
     def apply(self, plan):
         """Apply a plan. New keys (and their values) are written at commit() by regf.append_keys, which is
         linear where libhivex is quadratic in the number of siblings; everything else goes through libhivex.
         After apply() the handle only serves commit(): new keys are not visible through it."""
         if not self.writable:
             raise HiveError('hive %s was opened read-only' % self.path)
+        self.check_plan(plan)
         rest = self._split_new_keys(plan)
         self._apply_hivex(rest)
 

@@ -119,6 +119,7 @@ def _run(hive_path, plan_fn, check_mode, backup, allow_dirty, hive_name, held):
     planner = Planner(hive)
     extra = plan_fn(hive, planner) or {}
     plan = planner.plan
+    hive.check_plan(plan)
     prefix = hive_prefix(hive, extra.pop('_hive_name', hive_name))
     before, after = plan.diff(prefix)
     result = dict(
