@@ -74,13 +74,8 @@ READERS = {'libregf': (dump_libregf, _libregf_compare),
 
 # --- what a .reg file (as Plan.to_reg renders it) does to a dump ------------------------------------------------
 
-def _find(dump, path):
-    """The stored spelling of ``path`` in ``dump`` (names compared as Windows does), or None."""
-    wanted = tuple(fold(p) for p in path)
-    for key in dump:
-        if len(key) == len(wanted) and tuple(fold(p) for p in key) == wanted:
-            return key
-    return None
+def _folded(path):
+    return tuple(fold(p) for p in path)
 
 
 def _unescape(text):
@@ -98,8 +93,9 @@ def _value(spec):
 
 
 def apply_reg(dump, reg_text, prefix):
-    """A copy of ``dump`` with ``reg_text`` merged the way regedit merges it."""
+    """A copy of ``dump`` with ``reg_text`` merged the way regedit merges it (names matched case-insensitively)."""
     out = dict((k, dict(v)) for k, v in dump.items())
+    stored = dict((_folded(k), k) for k in out)
     current = None
     for line in reg_text.splitlines()[1:]:
         if not line.strip():
@@ -110,29 +106,28 @@ def apply_reg(dump, reg_text, prefix):
             assert full.upper() == prefix.upper() or full.upper().startswith(prefix.upper() + '\\'), line
             path = tuple(full[len(prefix) + 1:].split('\\')) if len(full) > len(prefix) else ()
             if delete:
-                stored = _find(out, path)
-                for key in [k for k in out if stored and k[:len(stored)] == stored]:
-                    del out[key]
+                gone = _folded(path)
+                for key in [k for k in stored if k[:len(gone)] == gone]:
+                    del out[stored.pop(key)]
                 current = None
                 continue
             here = ()
             for part in path:
-                here = _find(out, here + (part,)) or here + (part,)
-                out.setdefault(here, {})
+                here = stored.get(_folded(here + (part,))) or here + (part,)
+                if here not in out:
+                    out[here] = {}
+                    stored[_folded(here)] = here
             current = here
             continue
         match = re.match(r'^(@|"((?:[^"\\]|\\.)*)")=(.*)$', line)
         assert match and current is not None, line
         name = '' if match.group(1) == '@' else _unescape(match.group(2))
         values = out[current]
-        stored = [n for n in values if fold(n) == fold(name)]
-        if match.group(3) == '-':
-            for n in stored:
-                del values[n]
-            continue
-        for n in stored:
+        spelled = [n for n in values if fold(n) == fold(name)]
+        for n in spelled:
             del values[n]
-        values[stored[0] if stored else name] = _value(match.group(3))
+        if match.group(3) != '-':
+            values[spelled[0] if spelled else name] = _value(match.group(3))
     return out
 
 
