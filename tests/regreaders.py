@@ -68,8 +68,7 @@ def dump_dissect(path):
 
 
 # name: (reader, differences between a full dump and what the reader shows)
-READERS = {'libregf': (dump_libregf, _libregf_compare),
-           'dissect.regf': (dump_dissect, lambda expected, seen: differences(expected, seen))}
+READERS = {'libregf': (dump_libregf, _libregf_compare), 'dissect.regf': (dump_dissect, differences)}
 
 
 # --- what a .reg file (as Plan.to_reg renders it) does to a dump ------------------------------------------------
