@@ -67,10 +67,6 @@ def dump_dissect(path):
         return out
 
 
-# name: (reader, differences between a full dump and what the reader shows)
-READERS = {'libregf': (dump_libregf, _libregf_compare), 'dissect.regf': (dump_dissect, differences)}
-
-
 # --- what a .reg file (as Plan.to_reg renders it) does to a dump ------------------------------------------------
 
 def _folded(path):
@@ -142,6 +138,10 @@ def differences(expected, seen, same=lambda e, s: e == s, limit=5):
             if len(out) >= limit:
                 break
     return out
+
+
+# name: (reader, differences between a full dump and what the reader shows)
+READERS = {'libregf': (dump_libregf, _libregf_compare), 'dissect.regf': (dump_dissect, differences)}
 
 
 def assert_readers_see(path, expected):
