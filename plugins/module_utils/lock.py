@@ -74,7 +74,7 @@ def identity(path):
 
 
 class Held(object):
-    """A lock that is held (or, for a reader that could not create the lock file, a note of why it is not)."""
+    """A lock that is held, or (fd None) a note of why it could not be taken: a read-only folder, for instance."""
 
     def __init__(self, target, fd, writable, unlocked_reason=None, shared=False):
         self.target = target
@@ -165,7 +165,7 @@ class Held(object):
                 left = identity(target or self.target)
             except OSError:
                 left = None
-            backups[key] = {'backup': backup, 'left': left, 'at': time.time()}
+            backups[key] = {'backup': os.path.abspath(backup), 'left': left, 'at': time.time()}
         self._save()
 
 
