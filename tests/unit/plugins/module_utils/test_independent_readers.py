@@ -113,19 +113,19 @@ def test_independent_readers_see_exactly_the_planned_change(name, hive_copy, app
 def test_values_libhivex_would_damage_are_refused(hive_copy):
     """Big values (over 16344 bytes): libhivex writes them as one cell, which the other readers (and Windows) take for
     big-data records; and it rewrites a key's big value when it changes another value of that key."""
-    path = hive_copy('win7-sp1-x86.SYSTEM')
+    path = hive_copy('win81-x64-dirty.SYSTEM')
     with open(path, 'rb') as f:
         before = f.read()
-    key = 'ControlSet002\\Control\\Session Manager\\AppCompatCache'
+    key = 'ControlSet001\\Control\\ProductOptions'     # ProductPolicy: 23,748 bytes
     for plan in (offline.plan_regedit(key, name='SanbootProbe', data=1, type_name='dword'),
                  offline.plan_regedit('ControlSet001\\Services\\atapi', name='Big', data=[1] * 16345, type_name='binary')):
         for check_mode in (True, False):
             with pytest.raises(HiveError, match='big-data records'):
-                offline.run(path, plan, check_mode=check_mode)
+                offline.run(path, plan, check_mode=check_mode, allow_dirty=True)
     with open(path, 'rb') as f:
         assert f.read() == before
     # A value of 16344 bytes is still a plain cell, which every reader takes as it is.
     result = offline.run(path, offline.plan_regedit('ControlSet001\\Services\\atapi', name='Big', data=[1] * 16344,
-                                                    type_name='binary'), backup=False)
-    expected = apply_reg(dump_hive(hive_copy('win7-sp1-x86.SYSTEM', 'original')), result['reg'], _prefix(result))
+                                                    type_name='binary'), backup=False, allow_dirty=True)
+    expected = apply_reg(dump_hive(hive_copy('win81-x64-dirty.SYSTEM', 'original')), result['reg'], _prefix(result))
     assert_readers_see(path, expected)
