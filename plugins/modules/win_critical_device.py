@@ -142,7 +142,7 @@ dirty:
   returned: always
   type: bool
 applied_as:
-  description: Who imported the change - the WinRM user, or V(SYSTEM \(schtasks\)).
+  description: Who imported the change - the WinRM user, or V(SYSTEM (schtasks\)).
   returned: changed and not check mode
   type: str
 winrm:

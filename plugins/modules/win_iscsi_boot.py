@@ -206,7 +206,7 @@ staged_drivers:
   type: list
   elements: dict
 applied_as:
-  description: Who imported the change - the WinRM user, or V(SYSTEM \(schtasks\)).
+  description: Who imported the change - the WinRM user, or V(SYSTEM (schtasks\)).
   returned: changed and not check mode
   type: str
 winrm:
