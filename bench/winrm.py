@@ -21,7 +21,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != os.path.dirna
 sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
 
 # pylint: disable=wrong-import-position
-from ansible_collections.sanboot.windows.plugins.module_utils import offline, winrm_backend as wb  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils import live as wb, offline  # noqa: E402
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import Value  # noqa: E402
 from ansible_collections.sanboot.windows.tests.helpers import unpacked_hive  # noqa: E402
 from ansible_collections.sanboot.windows.tests.winrm_endpoint import machine as emulator  # noqa: E402

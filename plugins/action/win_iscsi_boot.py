@@ -7,22 +7,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.sanboot.windows.plugins.module_utils.winrm_backend import LIVE_OPTIONS
+from ansible_collections.sanboot.windows.plugins.module_utils import bootjob
+from ansible_collections.sanboot.windows.plugins.module_utils.live import LIVE_OPTIONS
 from ansible_collections.sanboot.windows.plugins.plugin_utils._winrm_action import LiveRegistryAction
 
-ARGUMENT_SPEC = dict(
-    state=dict(type='str', choices=['present', 'absent'], default='present'),
-    wfp_filter_optional=dict(type='bool', default=True),
-    boot_driver_flags=dict(type='bool', default=True),
-    auto_reboot=dict(type='bool'),
-    nic_power_management=dict(type='bool', default=False),
-    reset_device_policy=dict(type='bool', default=True),
-    control_sets=dict(type='str', choices=['current', 'all'], default='current'),
-    nics=dict(type='list', elements='raw'),
-    drivers=dict(type='list', elements='path', default=[]),
-    lenient=dict(type='bool', default=False),
-    templates=dict(type='dict'),
-)
+ARGUMENT_SPEC = dict(bootjob.CONVERSION_ARGS)
+ARGUMENT_SPEC.update(bootjob.DRIVER_ARGS)
 ARGUMENT_SPEC.update(LIVE_OPTIONS)
 
 

@@ -7,14 +7,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.sanboot.windows.plugins.module_utils import bootjob
 from ansible_collections.sanboot.windows.plugins.plugin_utils._winrm_action import LiveRegistryAction
 
-ARGUMENT_SPEC = dict(
-    nics=dict(type='list', elements='raw'),
-    drivers=dict(type='list', elements='path', default=[]),
-    lenient=dict(type='bool', default=False),
-    templates=dict(type='dict'),
-)
+ARGUMENT_SPEC = dict(bootjob.DRIVER_ARGS)
 
 
 class ActionModule(LiveRegistryAction):

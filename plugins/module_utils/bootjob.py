@@ -11,12 +11,24 @@ from ansible_collections.sanboot.windows.plugins.module_utils import iscsiboot, 
 from ansible_collections.sanboot.windows.plugins.module_utils.hive import Hive
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import Planner, RegistryError
 
-OPTION_ARGS = dict(
-    software_hive=dict(type='path'),
+# Options of iscsi_boot and iscsi_boot_info; their live twins take all but software_hive (DRIVER_ARGS).
+DRIVER_ARGS = dict(
     nics=dict(type='list', elements='raw'),
     drivers=dict(type='list', elements='path', default=[]),
     lenient=dict(type='bool', default=False),
     templates=dict(type='dict'),
+)
+OPTION_ARGS = dict(DRIVER_ARGS, software_hive=dict(type='path'))
+
+# The settings of the conversion, as iscsi_boot and its live twin win_iscsi_boot take them.
+CONVERSION_ARGS = dict(
+    state=dict(type='str', choices=['present', 'absent'], default='present'),
+    wfp_filter_optional=dict(type='bool', default=True),
+    boot_driver_flags=dict(type='bool', default=True),
+    auto_reboot=dict(type='bool'),
+    nic_power_management=dict(type='bool', default=False),
+    reset_device_policy=dict(type='bool', default=True),
+    control_sets=dict(type='str', choices=['current', 'all'], default='current'),
 )
 
 
@@ -53,9 +65,14 @@ def parse_nics(specs):
     nics = [iscsiboot.parse_nic(spec) for spec in specs or []]
     seen = set()
     for nic in nics:
-        if nic.most_specific.upper() in seen:
-            raise iscsiboot.BootError('%s is listed twice in nics' % nic)
-        seen.add(nic.most_specific.upper())
+        # a dual-port card: the same ID twice, one entry per port, told apart by location
+        key = (nic.most_specific.upper(), nic.location)
+        if key in seen:
+            raise iscsiboot.BootError(
+                '%s is listed twice in nics%s' % (nic, ' with the same location' if nic.location else
+                                                  ': for the ports of a multi-port card give each its location '
+                                                  '(PCIROOT(0)#PCI(0300)#PCI(0000))'))
+        seen.add(key)
     return nics
 
 

@@ -28,6 +28,7 @@ author:
   - sanboot.windows contributors (@sanboot)
 extends_documentation_fragment:
   - sanboot.windows.hive
+  - sanboot.windows.critical_device
 options:
   hardware_ids:
     description:
@@ -36,6 +37,9 @@ options:
         C(PCI\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03).
       - Windows looks up the device's hardware IDs and then its compatible IDs in order; the first entry found
         wins. Giving the vendor/device form is what makes the entry match on other boards.
+      - PCI IDs may also be given as lspci prints them (C(8086:100e), C([8086:100e]), a whole C(lspci -nn) line);
+        they are written in Windows' form. IDs with spaces, commas, quotes, C(#) or empty, C(.) or C(..) parts
+        between backslashes are refused, as in every module of the collection.
       - Required unless O(driver) is given; then the IDs come from the package (restricted by O(devices)).
     type: list
     elements: str
@@ -91,10 +95,6 @@ options:
     description:
       - Service type, a number or C(kernel) (1), C(filesystem) (2); drivers are C(kernel).
     type: raw
-  error_control:
-    description:
-      - Service C(ErrorControl), C(0)..C(3) or C(ignore), C(normal), C(severe), C(critical).
-    type: raw
   group:
     description:
       - Service load order group (C(Group)), for example C(NDIS) for network adapters, C(SCSI miniport) for storage.
@@ -111,12 +111,6 @@ options:
       - Service C(BootFlags) (REG_DWORD), for example C(1) (CM_SERVICE_NETWORK_BOOT_LOAD), which makes Windows
         promote the driver to boot start when it boots from the network (an iBFT is present).
     type: int
-  state:
-    description:
-      - C(present) writes the entries and service values; C(absent) removes the named entries.
-    type: str
-    choices: [present, absent]
-    default: present
   control_sets:
     description:
       - C(current) edits the control set Windows will boot with (C(Select\Current)).

@@ -34,6 +34,8 @@ author:
 extends_documentation_fragment:
   - sanboot.windows.hive
   - sanboot.windows.iscsi_boot
+  - sanboot.windows.options.control_sets
+  - sanboot.windows.options.lenient
 options:
   state:
     description:
@@ -66,12 +68,6 @@ options:
         adapters this installation has already set up. C(true) leaves the setting alone.
     type: bool
     default: false
-  control_sets:
-    description:
-      - C(current) edits the control set Windows boots with; C(all) every control set that C(Select) names.
-    type: str
-    choices: [current, all]
-    default: current
   reset_device_policy:
     description:
       - Reset C(Control\PnP\DisableCDDB) and C(DontStartRawDevices) (set by device installation restriction Group
@@ -79,6 +75,8 @@ options:
     type: bool
     default: true
 notes:
+  - Every registry change, its reason and its source are in C(docs/how-it-works.md), which ships with the
+    collection (C(ansible_collections/sanboot/windows/docs/) where it is installed).
   - With O(hive), files of a driver taken from O(drivers) are not copied (the module edits a hive file); the result
     lists them. With O(image) they are copied where Windows puts them (C(System32\drivers) for DIRIDs 12 and 13,
     C(System32) for 11); identical files already there are not rewritten.
@@ -86,9 +84,6 @@ notes:
 seealso:
   - module: sanboot.windows.iscsi_boot_info
   - module: sanboot.windows.critical_device
-  - name: docs/how-it-works.md
-    description: Every registry change, its reason and its source.
-    link: https://example.invalid/sanboot/windows/docs/how-it-works.md
 '''
 
 EXAMPLES = r'''
@@ -182,15 +177,7 @@ from ansible_collections.sanboot.windows.plugins.module_utils.registry import Re
 
 
 def main():
-    argument_spec = dict(
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
-        wfp_filter_optional=dict(type='bool', default=True),
-        boot_driver_flags=dict(type='bool', default=True),
-        auto_reboot=dict(type='bool'),
-        nic_power_management=dict(type='bool', default=False),
-        reset_device_policy=dict(type='bool', default=True),
-        control_sets=dict(type='str', choices=['current', 'all'], default='current'),
-    )
+    argument_spec = dict(bootjob.CONVERSION_ARGS)
     argument_spec.update(offline.HIVE_ARGS)
     argument_spec.update(bootjob.OPTION_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,

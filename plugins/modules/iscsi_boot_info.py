@@ -24,6 +24,8 @@ author:
   - sanboot.windows contributors (@sanboot)
 extends_documentation_fragment:
   - sanboot.windows.iscsi_boot
+  - sanboot.windows.iscsi_boot.info
+  - sanboot.windows.options.lenient
 options:
   hive:
     description:
@@ -57,12 +59,6 @@ options:
         description: Which installation.
         type: str
 attributes:
-  check_mode:
-    support: full
-    description: The module never changes anything.
-  diff_mode:
-    support: none
-    description: Nothing to show.
   platform:
     support: full
     platforms: posix

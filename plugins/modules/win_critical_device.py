@@ -12,7 +12,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: win_critical_device
-short_description: Make a device boot-critical on a running Windows XP - 7 / Server 2003 - 2008 R2, over WinRM
+short_description: Make a device boot-critical on a running Windows 7 / Server 2008 R2, over WinRM
 version_added: 0.1.0
 description:
   - The live twin of M(sanboot.windows.critical_device) - same options (without the hive file options) and same
@@ -29,10 +29,17 @@ description:
     C(docs/live-hosts.md).
 author:
   - sanboot.windows contributors (@sanboot)
+extends_documentation_fragment:
+  - sanboot.windows.live
+  - sanboot.windows.critical_device
+  - sanboot.windows.options.control_sets
 options:
   hardware_ids:
     description:
       - PnP hardware or compatible IDs of the device, as Windows lists them, for example C(PCI\VEN_8086&DEV_100E).
+      - PCI IDs may also be given as lspci prints them (C(8086:100e), C([8086:100e]), a whole C(lspci -nn) line);
+        they are written in Windows' form. IDs with spaces, commas, quotes, C(#) or empty, C(.) or C(..) parts
+        between backslashes are refused, as in every module of the collection.
     type: list
     elements: str
     required: true
@@ -57,10 +64,6 @@ options:
     description:
       - Service type, a number or C(kernel) (1), C(filesystem) (2).
     type: raw
-  error_control:
-    description:
-      - Service C(ErrorControl), C(0)..C(3) or C(ignore), C(normal), C(severe), C(critical).
-    type: raw
   group:
     description:
       - Service load order group (C(Group)).
@@ -73,18 +76,6 @@ options:
     description:
       - Service C(BootFlags) (REG_DWORD), for example C(1) (CM_SERVICE_NETWORK_BOOT_LOAD).
     type: int
-  state:
-    description:
-      - C(present) writes the entries and service values; C(absent) removes the named entries.
-    type: str
-    choices: [present, absent]
-    default: present
-  control_sets:
-    description:
-      - C(current) edits the control set Windows boots with; C(all) every control set that C(Select) names.
-    type: str
-    choices: [current, all]
-    default: current
   system_import:
     description:
       - C(always) imports the change through a one-shot scheduled task running as SYSTEM; C(auto) only when the change
@@ -93,22 +84,12 @@ options:
     choices: [auto, always, never]
     default: auto
 attributes:
-  action:
-    support: full
-    description: Runs on the controller as an action plugin and talks to the host with pywinrm.
-  async:
-    support: none
-    description: The task runs in the foreground; it takes seconds.
   check_mode:
     support: full
     description: Reads the host and reports the change, with diff, without writing anything.
   diff_mode:
     support: full
     description: Shows the registry change as C(.reg) text.
-  platform:
-    support: full
-    platforms: windows
-    description: Windows 7 SP1 / Server 2008 R2 to Windows 11 / Server 2025, over WinRM.
 requirements:
   - On the controller - pywinrm, and the libhivex Python bindings from the distribution (C(python3-hivex)).
   - On the host - WinRM enabled; a user that is an elevated administrator (C(reg save) needs the backup privilege).
@@ -161,7 +142,7 @@ dirty:
   returned: always
   type: bool
 applied_as:
-  description: Who imported the change - the WinRM user, or C(SYSTEM (schtasks)).
+  description: Who imported the change - the WinRM user, or V(SYSTEM (schtasks\)).
   returned: changed and not check mode
   type: str
 winrm:

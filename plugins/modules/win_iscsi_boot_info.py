@@ -29,6 +29,9 @@ description:
     C(docs/live-hosts.md).
 author:
   - sanboot.windows contributors (@sanboot)
+extends_documentation_fragment:
+  - sanboot.windows.live
+  - sanboot.windows.iscsi_boot.info
 options:
   nics:
     description:
@@ -50,23 +53,6 @@ options:
     description:
       - Substitutions for driver source templates met in O(drivers).
     type: dict
-attributes:
-  action:
-    support: full
-    description: Runs on the controller as an action plugin and talks to the host with pywinrm.
-  async:
-    support: none
-    description: The task runs in the foreground; it takes seconds.
-  check_mode:
-    support: full
-    description: The module never changes anything.
-  diff_mode:
-    support: none
-    description: Nothing to show.
-  platform:
-    support: full
-    platforms: windows
-    description: Windows 7 SP1 / Server 2008 R2 to Windows 11 / Server 2025, over WinRM.
 requirements:
   - On the controller - pywinrm, and the libhivex Python bindings from the distribution (C(python3-hivex)).
   - On the host - WinRM enabled; a user that is an elevated administrator (C(reg save) needs the backup privilege).

@@ -4,7 +4,7 @@
 """FOR INTERNAL COLLECTION USE ONLY: the controller side shared by the win_* action plugins.
 
 The action plugins never call Ansible's connection: they validate their arguments like a module would,
-take the host's WinRM connection variables, and hand over to module_utils.winrm_backend, which talks to
+take the host's WinRM connection variables, and hand over to module_utils.live, which talks to
 the host with pywinrm in one shell (stock cmd.exe commands only, so stock Windows 7 SP1 works).
 """
 
@@ -17,7 +17,7 @@ import os
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
-from ansible_collections.sanboot.windows.plugins.module_utils import winrm_backend
+from ansible_collections.sanboot.windows.plugins.module_utils import live
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 
 # Inventory variables, in the order Ansible's winrm connection plugin gives them precedence (later wins).
@@ -69,7 +69,7 @@ class LiveRegistryAction(ActionBase):
             return None
 
     def settings(self, task_vars):
-        """winrm_backend.Settings from the connection plugin's options (winrm) or the host's variables."""
+        """live.Settings from the connection plugin's options (winrm) or the host's variables."""
         values = {}
         for option, names in CONNECTION_VARS.items():
             value = self._connection_option(option)
@@ -83,7 +83,7 @@ class LiveRegistryAction(ActionBase):
         ca_trust_path = extras.pop('ca_trust_path', None)
         read_timeout = extras.pop('read_timeout_sec', None)
         operation_timeout = extras.pop('operation_timeout_sec', None)
-        return winrm_backend.Settings(
+        return live.Settings(
             host=values['remote_addr'], port=values['port'], user=values['remote_user'],
             password=values['remote_password'], scheme=values['scheme'], path=values['path'],
             transport=values['transport'], server_cert_validation=validation, ca_trust_path=ca_trust_path,
@@ -122,18 +122,18 @@ class LiveRegistryAction(ActionBase):
             params = self._resolve_paths(params)
             settings = self.settings(task_vars)
             secrets = settings.secrets()
-            out = winrm_backend.run_live(self.JOB, params, settings, check_mode=bool(self._task.check_mode))
+            out = live.run_live(self.JOB, params, settings, check_mode=bool(self._task.check_mode))
         except RegistryError as exc:
-            result.update(failed=True, msg=winrm_backend.redact(to_text(exc), secrets))
+            result.update(failed=True, msg=live.redact(to_text(exc), secrets))
             return result
         except Exception as exc:  # pylint: disable=broad-except
-            result.update(failed=True, msg=winrm_backend.redact('%s: %s' % (exc.__class__.__name__, to_text(exc)),
-                                                                secrets))
+            result.update(failed=True, msg=live.redact('%s: %s' % (exc.__class__.__name__, to_text(exc)),
+                                                       secrets))
             return result
         warnings = out.pop('warnings', None) or []
         result.update(scrub(out, secrets))
         if warnings:
-            result['warnings'] = [winrm_backend.redact(w, secrets) for w in warnings]
+            result['warnings'] = [live.redact(w, secrets) for w in warnings]
         return result
 
 
@@ -146,5 +146,5 @@ def scrub(value, secrets):
     if isinstance(value, list):
         return [scrub(v, secrets) for v in value]
     if isinstance(value, str):
-        return winrm_backend.redact(value, secrets)
+        return live.redact(value, secrets)
     return value

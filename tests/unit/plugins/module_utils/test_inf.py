@@ -194,7 +194,7 @@ def test_exact_and_lazy_tokenizers_agree():
     path = os.path.join(FIXTURES, 'ms-driver-samples', 'netrtwlans.inf')
     text = inf.decode_inf(open(path, 'rb').read())[0]
     lazy = inf.tokenize(text)
-    exact = inf._tokenize_exact(text, 'x', [])
+    exact = inf.text._tokenize_exact(text, 'x', [])
     assert list(lazy) == list(exact)
     for key in lazy:
         assert lazy[key].lines == exact[key].lines

@@ -159,7 +159,7 @@ def check_tokenizers_agree(text):
     except inf.InfError as exc:
         lazy_lines, lazy_error = None, str(exc)
     try:
-        exact = inf._tokenize_exact(text, '<inf>', [])
+        exact = inf.text._tokenize_exact(text, '<inf>', [])
         exact_lines = dict((k, (s.name, s.lines)) for k, s in exact.items())
         exact_error = None
     except inf.InfError as exc:

@@ -16,7 +16,7 @@ hivex = pytest.importorskip('hivex')
 pytest.importorskip('winrm')
 
 # pylint: disable=wrong-import-position
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, winrm_backend as wb  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, live as wb  # noqa: E402
 from ansible_collections.sanboot.windows.plugins.module_utils.hive import Hive  # noqa: E402
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import Value  # noqa: E402
 from ansible_collections.sanboot.windows.tests.helpers import FIXTURES, dump_hive, unpacked_hive  # noqa: E402
