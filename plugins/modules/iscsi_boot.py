@@ -90,6 +90,8 @@ options:
     type: bool
     default: true
 notes:
+  - Every registry change, its reason and its source are in C(docs/how-it-works.md), which ships with the
+    collection (C(ansible_collections/sanboot/windows/docs/) where it is installed).
   - With O(hive), files of a driver taken from O(drivers) are not copied (the module edits a hive file); RV(files_to_copy)
     lists them. With O(image) they are written - on Windows 8 and later the package folder under
     C(System32\DriverStore\FileRepository), C(INF\oemN.inf), the catalog as
@@ -103,9 +105,6 @@ notes:
 seealso:
   - module: sanboot.windows.iscsi_boot_info
   - module: sanboot.windows.critical_device
-  - name: docs/how-it-works.md
-    description: Every registry change, its reason and its source.
-    link: https://example.invalid/sanboot/windows/docs/how-it-works.md
 '''
 
 EXAMPLES = r'''
