@@ -219,8 +219,8 @@ def packages_for(reader, device_ids, hive='SYSTEM'):
             package.device_id = '\\'.join(package.device_id)
             package.configuration, package.service = package_service(reader, package.label, package.device_id)
             data = bytearray(package.data + b'\xff\xff')
-            newest = ((version or {}).get('date') or '', tuple(int(x) for x in ((version or {}).get('version') or
-                                                                                 '0.0.0.0').split('.')))
+            dotted = (version or {}).get('version') or '0.0.0.0'
+            newest = ((version or {}).get('date') or '', tuple(int(x) for x in dotted.split('.')))
             found.append(((position, data[0], data[1]), newest, package))
     found.sort(key=lambda item: item[1], reverse=True)     # newest DriverVer first ...
     found.sort(key=lambda item: item[0])                    # ... within each rank (the sort is stable)
@@ -350,8 +350,8 @@ def compose_package(driver, inf_name, label, arch_code, header, with_config_scop
     dver = driver.driver_ver or {}
     date = dver.get('date')
     date = '%s/%s/%s' % (date[5:7], date[8:10], date[:4]) if date else None
-    records.append((package, Value.binary('Version', version_blob(class_guid, (date, dver.get('version')),
-                                                                   arch_code))))
+    blob = version_blob(class_guid, (date, dver.get('version')), arch_code)
+    records.append((package, Value.binary('Version', blob)))
     for name in configurations:
         inst = driver.installs[[k for k, v in driver.installs.items() if v.actual == name][0]]
         conf = package + ('Configurations', name)

@@ -154,11 +154,10 @@ def plan(planner, drivers_planner, os_info, nic, driver, view=None, now=None, sy
             'the driver package of %s (%s, installed for %s) is in the DRIVERS hive (Windows\\System32\\config\\DRIVERS), '
             'which was not given: give it as drivers_hive so that its records can be copied into SYSTEM. No package is '
             'made up.' % (nic, driver.inf or 'its INF', driver.service))
-    raise PackageError(
-        'Windows 8 and later bind a driver at boot through a driver package, and none is known for %s%s: give the '
-        'NIC driver package in drivers:%s' % (nic, ' (service %s given)' % driver.service if driver.service else '',
-                                             '' if drivers_planner is not None else ', or the DRIVERS hive as '
-                                             'drivers_hive if Windows has it installed'))
+    given = ' (service %s given)' % driver.service if driver.service else ''
+    hint = '' if drivers_planner is not None else ', or the DRIVERS hive as drivers_hive if Windows has it installed'
+    raise PackageError('Windows 8 and later bind a driver at boot through a driver package, and none is known for '
+                       '%s%s: give the NIC driver package in drivers:%s' % (nic, given, hint))
 
 
 def service_extra(staging, driver):

@@ -233,7 +233,7 @@ def test_record_shape_equals_windows_third_party_records_in_the_fixtures(hive_co
             assert windows.get_value(prop, '').type == ours.get_value(mine_prop, '').type == ddb.PROPERTY_STRING
             assert ours.get_value(mine_prop, '').data == windows.get_value(prop, '').data
             label, section = config
-            conf = [v for v in windows.values(ddb.PACKAGES + (label, 'Configurations', section))]
+            conf = list(windows.values(ddb.PACKAGES + (label, 'Configurations', section)))
             mine_conf = dict((v.name, v.type) for v in ours.values(
                 ddb.PACKAGES + (staging.label, 'Configurations', 'kvmnet6.ndi')))
             assert all(mine_conf.get(v.name) == v.type for v in conf), conf

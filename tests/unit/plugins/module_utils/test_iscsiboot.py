@@ -39,6 +39,7 @@ def netkvm(tmp_path_factory):
                                                os.path.join(VIRTIO_WIN, 'netkvm_w10_template.inf'),
                                                {'$ARCH$': 'amd64'}, name='netkvm.inf'))
 
+
 # (SYSTEM, SOFTWARE or None, nic, extra parameters, expected family). Windows 8+ runs get the DRIVERS test hive;
 # the Windows 10 SYSTEM hive with the Windows 11 and Server 2022/2025 SOFTWARE hives stands for those versions.
 CASES = [
