@@ -344,3 +344,62 @@ def test_driver_database_reads_stay_in_the_declared_read_set(hive_copy):
         mine = [d for d in declared if d[0] == name]
         outside = [p for p in reader.paths if p[:1] == (fold('DriverDatabase'),) and not _covered(p, mine)]
         assert reader.paths and not outside, (name, outside[:5])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Undo: what Windows has made its own stays
+
+def test_absent_keeps_a_package_windows_has_installed_since_and_takes_back_the_rest(hive_copy, tmp_path):
+    from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, offline
+    system, drivers = hive_copy(WIN10), hive_copy('win10-1903-x64.DRIVERS')
+    package = os.path.dirname(make_driver_package(str(tmp_path / 'pkg'), os.path.join(
+        VIRTIO_WIN, 'netkvm_w10_template.inf'), {'$ARCH$': 'amd64'}, name='netkvm.inf'))
+    p = dict(hive=system, drivers_hive=drivers, software_hive=unpacked_hive('phony-win10.SOFTWARE'),
+             nics=['PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00'], drivers=[package], allow_dirty=True,
+             backup=False)
+    before = dump_hive(system)
+    staged = bootjob.run_iscsi_boot(p, check_mode=False)
+    label = staged['nics'][0]['driver_database']['package']
+    assert staged['files_to_copy'] and staged['nics'][0]['driver_database']['published_inf'] == 'oem12.inf'
+    # Windows installs the package on the adapter at the first boot: its class key names the published INF.
+    offline.run(system, offline.plan_regedit('CurrentControlSet\\Control\\Class\\{4d36e972-e325-11ce-bfc1-'
+                                             '08002be10318}\\0042', name='InfPath', data='oem12.inf'),
+                allow_dirty=True, backup=False)
+    undone = bootjob.run_iscsi_boot(dict(p, state='absent'), check_mode=False)
+    assert undone['packages_kept'] == ['oem12.inf'] and not undone['packages_removed']
+    assert any('oem12.inf' in w and 'stays' in w for w in undone['warnings'])
+    after = Hive(system, allow_dirty=True)
+    assert after.key_exists(ddb.PACKAGES + (label,)) and after.key_exists(('ControlSet001', 'Services', 'netkvm'))
+    assert Hive(drivers).key_exists(ddb.PACKAGES + (label,))
+    assert after.dword(('ControlSet001', 'Services', 'iScsiPrt'), 'Start') == \
+        Hive(unpacked_hive(WIN10), allow_dirty=True).dword(('ControlSet001', 'Services', 'iScsiPrt'), 'Start')
+    assert not after.key_exists(('sanboot.windows',)) and not undone.get('files_to_remove')
+    # Everything that is not the package is as it was.
+    now = dump_hive(system)
+    ours = [k for k in now if label in k or 'netkvm' in [p.lower() for p in k] or 'oem12.inf' in k or
+            'oem12.inf' in [n.lower() for n in now[k]]]
+    assert set(now) - set(before) == set(k for k in ours if k not in before) | \
+        {('ControlSet001', 'Control', 'Class', '{4d36e972-e325-11ce-bfc1-08002be10318}', '0042')}
+
+
+def test_first_boot_is_for_images_and_the_doctor_reads_boot_driver_signatures():
+    from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, iscsiboot, nicpackage
+    with pytest.raises(iscsiboot.BootError, match='first_boot needs an image'):
+        bootjob.run_iscsi_boot(dict(hive=unpacked_hive(WIN10), nics=['8086:10d3'], first_boot=True,
+                                    allow_dirty=True), check_mode=True)
+
+    class View(object):
+        def __init__(self, files):
+            self.files = dict((k.lower(), v) for k, v in files.items())
+
+        def read(self, rel):
+            return self.files.get(rel.lower())
+
+    finding = iscsiboot.finding
+    signed, unsigned = View({'System32\\drivers\\e.sys': pe_stub64(True)}), View({'System32\\drivers\\e.sys':
+                                                                                 pe_stub64(False)})
+    assert nicpackage.signature_findings(signed, '\\SystemRoot\\System32\\drivers\\e.sys', 'e', finding) == []
+    assert [f['id'] for f in nicpackage.signature_findings(unsigned, 'System32\\drivers\\e.sys', 'e', finding)] == \
+        ['boot-driver-unsigned']
+    assert [f['id'] for f in nicpackage.signature_findings(View({}), 'System32\\drivers\\e.sys', 'e', finding)] == \
+        ['boot-driver-missing']
