@@ -21,6 +21,9 @@ APT_PACKAGES=(
   # ansible-test tree (git, rsync) and its shellcheck sanity test
   shellcheck fdisk xz-utils libwin-hivex-perl cabextract
   tgt libiscsi-bin qemu-system-x86 qemu-block-extra ipxe nasm iproute2 nginx-light git rsync
+  # test (containers): podman with runc (crun fails on these hosts' hybrid cgroups) and debootstrap for the local
+  # base image of the molecule platforms and the execution environment (tests/containers)
+  podman runc debootstrap
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
