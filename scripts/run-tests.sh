@@ -141,7 +141,10 @@ do_containers() {
   (t=$SECONDS; run_molecule $(molecule_scenarios podman); r=$?; echo "containers: molecule in $((SECONDS - t)) s"
    exit $r) > "$logs/containers-molecule.log" 2>&1 & pm=$!
   (t=$SECONDS; python -m pytest -q -p no:cacheprovider -rs tests/containers; r=$?
-   echo "containers: execution environment in $((SECONDS - t)) s"; exit $r) > "$logs/containers-ee.log" 2>&1 & pe=$!
+   echo "containers: execution environment in $((SECONDS - t)) s," \
+     "image $(podman image inspect --format '{{.Size}}' localhost/sanboot-ee:0.1.0 2>/dev/null) bytes"
+   # earlier builds' images that nothing uses any more (each build of a changed collection leaves about 1 GB)
+   podman image prune -f > /dev/null; exit $r) > "$logs/containers-ee.log" 2>&1 & pe=$!
   wait "$pm" || rc=1
   wait "$pe" || rc=1
   cat "$logs/containers-molecule.log" "$logs/containers-ee.log"
