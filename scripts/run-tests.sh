@@ -138,9 +138,9 @@ do_containers() {
   echo "containers: images ready in $((SECONDS - t0)) s"
   mkdir -p "$logs"
   # shellcheck disable=SC2046
-  (t=$SECONDS; run_molecule $(molecule_scenarios podman); r=$?; echo "containers: molecule in $((SECONDS - t)) s"
+  (t=$SECONDS r=0; run_molecule $(molecule_scenarios podman) || r=$?; echo "containers: molecule in $((SECONDS - t)) s"
    exit $r) > "$logs/containers-molecule.log" 2>&1 & pm=$!
-  (t=$SECONDS; python -m pytest -q -p no:cacheprovider -rs tests/containers; r=$?
+  (t=$SECONDS r=0; python -m pytest -q -p no:cacheprovider -rs tests/containers || r=$?
    echo "containers: execution environment in $((SECONDS - t)) s," \
      "image $(podman image inspect --format '{{.Size}}' localhost/sanboot-ee:0.1.0 2>/dev/null) bytes"
    # earlier builds' images that nothing uses any more (each build of a changed collection leaves about 1 GB)

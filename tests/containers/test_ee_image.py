@@ -82,12 +82,13 @@ def test_guide_builds_the_image(built):
     assert 'Complete! The build context can be found at: ' in out, out[-3000:]
     assert podman('image', 'exists', IMAGE).returncode == 0
     # the image holds the collection and the Debian packages of ee-bindep.txt
-    proc = run_in_image('bash', '-c', 'ansible-galaxy collection list sanboot.windows --format json; '
-                        'dpkg-query -W -f "${Package} ${Status}\\n"')
+    proc = run_in_image('ansible-galaxy', 'collection', 'list', 'sanboot.windows', '--format', 'json')
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    collections = json.loads(proc.stdout[:proc.stdout.rindex('}') + 1])
-    assert any(c.get('sanboot.windows', {}).get('version') == rh.galaxy()['version'] for c in collections.values())
-    installed = set(l.split()[0] for l in proc.stdout.splitlines() if l.endswith('install ok installed'))
+    versions = [c['sanboot.windows']['version'] for c in json.loads(proc.stdout).values() if 'sanboot.windows' in c]
+    assert versions == [rh.galaxy()['version']], proc.stdout
+    proc = run_in_image('dpkg-query', '-W', '-f', '${Package} ${Status}\\n')
+    assert proc.returncode == 0, proc.stderr
+    installed = set(l.split()[0] for l in proc.stdout.splitlines() if l.endswith(' install ok installed'))
     dpkg = set(n for n, p in rh.ee_bindep_rules() if 'platform:dpkg' in p)
     assert dpkg <= installed, dpkg - installed
 
