@@ -89,13 +89,13 @@ do_lint() {
 
 # Scenarios run two at a time (each mostly waits on qemu, ansible-playbook or podman); a failure prints its whole
 # log. The scenarios on molecule's podman driver run in the containers stage, the others (delegated) here.
-molecule_scenarios() {
-  local s
+molecule_scenarios() {  # podman | delegated
+  local s driver
   for s in extensions/molecule/*/molecule.yml; do
-    if grep -q '^  name: podman$' "$s"; then [ "$1" = podman ] && basename "$(dirname "$s")"
-    else [ "$1" = delegated ] && basename "$(dirname "$s")"; fi
+    driver=delegated
+    if grep -q '^  name: podman$' "$s"; then driver=podman; fi
+    if [ "$driver" = "$1" ]; then basename "$(dirname "$s")"; fi
   done
-  return 0
 }
 run_molecule() {
   local s pids=() names=() logs=$ROOT/build/molecule-logs rc=0 i
@@ -119,7 +119,7 @@ run_molecule() {
 do_molecule() { run_molecule $(molecule_scenarios delegated); }
 
 # Release checks (tests/release): the user guide's walk-throughs run as written from the installed release tarball,
-# the artefact and its demo, the execution environment (ansible-builder create), the oldest supported ansible-core
+# the artefact and its demo, the execution environment definition, the oldest supported ansible-core
 # (its venv is kept in build/venv-core-oldest), and the docs (module reference current, links, changelog).
 # Its files carry two xdist groups of about equal length, one per worker.
 do_release() {
@@ -129,7 +129,7 @@ do_release() {
 # The container stage (tests/containers, `make test-containers`): podman with the repository's containers.conf and
 # a store under build/containers. The local base image is built once and cached (tests/containers/setup.sh); then
 # the molecule scenarios on the podman driver, and the execution environment built with ansible-builder and tested
-# inside (tests/containers/test_execution_environment.py), side by side.
+# inside (tests/containers/test_ee_image.py), side by side.
 do_containers() {
   # shellcheck source=tests/containers/env.sh
   . tests/containers/env.sh
