@@ -2,7 +2,7 @@
 # The local base image of the container tests: Debian 12 from Debian's own archive (no image registry is needed),
 # made the way Debian's official image is, `debootstrap --variant=minbase`, plus ca-certificates and the CA
 # certificates this machine adds to its own trust store (/usr/local/share/ca-certificates: a TLS-inspecting proxy's,
-# for example), so that apt and pip inside builds trust what the host trusts.
+# for example), so that apt and pip inside builds trust what the host trusts (Debian's pip reads the system's store).
 #
 # The root file system is built once (about 3 minutes) and kept as build/containers/debian-bookworm.tar; later runs
 # only import it into podman's store when the store lacks it (a few seconds). The key (this script and the added
@@ -46,7 +46,7 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
   if ls /usr/local/share/ca-certificates/*.crt > /dev/null 2>&1; then
     cp /usr/local/share/ca-certificates/*.crt "$rootfs/usr/local/share/ca-certificates/"
-    chroot "$rootfs" update-ca-certificates > /dev/null
+    chroot "$rootfs" update-ca-certificates > /dev/null 2>&1
   fi
   # As in Debian's image: no package lists or downloaded packages (builds run apt-get update first).
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
@@ -58,8 +58,7 @@ SOURCES
 fi
 
 if [ "$(podman image inspect --format '{{index .Config.Labels "sanboot.base"}}' "$IMAGE" 2>/dev/null)" != "$key" ]; then
-  podman import --quiet --change 'CMD ["bash"]' --change "LABEL sanboot.base=$key" \
-    --change 'ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt' "$CACHE" "$IMAGE" > /dev/null
+  podman import --quiet --change 'CMD ["bash"]' --change "LABEL sanboot.base=$key" "$CACHE" "$IMAGE" > /dev/null
   podman tag "$IMAGE" "$ALIAS"
   echo "base image: imported $IMAGE" >&2
 fi
