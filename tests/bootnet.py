@@ -16,6 +16,8 @@ with gnu-efi) that both print the iBFT and a marker read from the disk to the se
 
 from __future__ import absolute_import, division, print_function
 
+import ipaddress
+import json
 import os
 import random
 import re
@@ -71,6 +73,49 @@ def parse_probe(serial):
         if line.strip() == 'done':
             facts['done'] = True
     return facts
+
+
+def ibft_ip(hexstr):
+    """An iBFT address field (16 bytes, IPv4 mapped into IPv6) as text."""
+    raw = bytes.fromhex(hexstr)
+    if raw[:12] == b'\0' * 10 + b'\xff\xff':
+        return str(ipaddress.IPv4Address(raw[12:]))
+    return str(ipaddress.IPv6Address(raw))
+
+
+def sam_lun(lun):
+    """8-byte SAM LUN as iPXE fills the iBFT (peripheral addressing for LUNs below 256)."""
+    return '%04x' % lun + '0' * 12
+
+
+def observed(facts):
+    """What a probe (BIOS or UEFI) printed, in the terms an inventory uses."""
+    return {
+        'initiator.name': facts.get('initiator.name'),
+        'target.name': facts.get('target.name'),
+        'target.ip': ibft_ip(facts['target.ip']) if 'target.ip' in facts else None,
+        'target.port': int(facts['target.port'], 16) if 'target.port' in facts else None,
+        'target.lun': facts.get('target.lun'),
+        'nic.mac': facts.get('nic.mac'),
+        'target.chap_type': facts.get('target.chap_type'),
+        'target.chap_name': facts.get('target.chap_name'),
+        'target.reverse_chap_name': facts.get('target.reverse_chap_name'),
+        'lba1': facts.get('lba1'),
+    }
+
+
+def query_pci(devices, machine=None):
+    """QEMU's own view of a machine's PCI devices (query-pci before the firmware runs): {(slot, fn): device}."""
+    cmd = ['qemu-system-x86_64', '-accel', 'tcg', '-S', '-display', 'none', '-vga', 'none', '-nodefaults',
+           '-qmp', 'stdio'] + (['-machine', machine] if machine else []) + list(devices)
+    commands = ({'execute': 'qmp_capabilities'}, {'execute': 'query-pci'}, {'execute': 'quit'})
+    qmp = '\n'.join(json.dumps(c) for c in commands) + '\n'
+    out = subprocess.run(cmd, input=qmp, capture_output=True, text=True, timeout=30, check=True).stdout
+    for line in out.splitlines():
+        reply = json.loads(line)
+        if isinstance(reply.get('return'), list):
+            return {(d['slot'], d['function']): d for bus in reply['return'] for d in bus['devices']}
+    raise AssertionError('no query-pci answer: %s' % out)
 
 
 def read_text(path):
@@ -180,6 +225,7 @@ class NamespacedServer:
         self.tgt_port = None
         self.tgtd = None
         self.taps = 0
+        self.timelines = {}
 
     def start_namespace(self, srv=None):
         """The namespace, held open by a sleeping process. With `srv`, also a mount namespace in which that folder
@@ -280,40 +326,49 @@ class NamespacedServer:
         return tap
 
     def start_dnsmasq(self, conf, name='dnsmasq', netns=None):
-        """dnsmasq in the foreground with `conf` as its only configuration file (as the service would read
-        /etc/dnsmasq.d/), its log (log-dhcp, TFTP) in logs/<name>.log; `netns` runs it in another namespace."""
+        """dnsmasq in the foreground with `conf` as its only configuration file (as the service reads
+        /etc/dnsmasq.d/), its log (log-dhcp, TFTP) in logs/<name>.log; `netns` runs it in another namespace.
+        Returns the process (stop_process ends it)."""
         test = subprocess.run(['dnsmasq', '--test', '--conf-file=' + conf], capture_output=True, text=True,
                               check=False)
         if test.returncode != 0:
             raise RuntimeError('dnsmasq --test %s: %s' % (conf, test.stderr))
         log = os.path.join(self.logs, name + '.log')
+        starts = read_text(log).count('started, version')     # a restart appends to the same log
         cmd = ['dnsmasq', '--keep-in-foreground', '--log-facility=-', '--conf-file=' + conf,
                '--dhcp-leasefile=' + os.path.join(self.logs, name + '.leases'),
                '--pid-file=' + os.path.join(self.logs, name + '.pid')]
         cmd = (['nsenter', '--net=' + netns, '--'] + cmd) if netns else self.ns_cmd(cmd)
-        with open(log, 'w') as out:
-            self.procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT))
-        self.wait(lambda: 'started, version' in read_text(log), 'dnsmasq ' + name)
-        return log
+        with open(log, 'a') as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        self.wait(lambda: read_text(log).count('started, version') > starts or proc.poll() is not None, 'dnsmasq ' + name)
+        if proc.poll() is not None:
+            raise RuntimeError('dnsmasq %s exited: %s' % (name, read_text(log)[-2000:]))
+        return proc
 
-    def start_site_dhcp(self, bridge, cidr, conf_text):
-        """Another DHCP server on the bridge, in a namespace of its own (another machine): the existing DHCP server
-        of a network the role's dnsmasq serves in proxy mode. Its configuration is `conf_text`, interface eth0."""
+    def stop_process(self, proc):
+        proc.terminate()
+        proc.wait(timeout=10)
+        self.procs.remove(proc)
+
+    def add_peer(self, bridge, addresses):
+        """Another machine on the bridge: a namespace of its own whose eth0 (`addresses`, e.g. ['192.0.2.1/24']) is
+        a veth into the bridge. Returns the namespace's path (start_dnsmasq(..., netns=...) runs a server there)."""
         holder = subprocess.Popen(['unshare', '--net', 'sleep', 'infinity'])
         self.procs.append(holder)
         netns = '/proc/%d/ns/net' % holder.pid
         self.wait(lambda: os.path.exists(netns) and os.readlink(netns) != os.readlink('/proc/self/ns/net'),
-                  'namespace of the site DHCP server')
-        self.ns(['ip', 'link', 'add', 'sbsite', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', str(holder.pid)],
+                  'namespace of the peer')
+        self.taps += 1
+        veth = 'sbpeer%d' % self.taps
+        self.ns(['ip', 'link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', str(holder.pid)],
                 check=True)
-        self.ns(['ip', 'link', 'set', 'sbsite', 'master', bridge, 'up'], check=True)
-        for cmd in (['ip', 'link', 'set', 'lo', 'up'], ['ip', 'addr', 'add', cidr, 'dev', 'eth0'],
-                    ['ip', 'link', 'set', 'eth0', 'up']):
+        self.ns(['ip', 'link', 'set', veth, 'master', bridge, 'up'], check=True)
+        for cmd in ([['ip', 'link', 'set', 'lo', 'up']] + [['ip', 'addr', 'add', a, 'dev', 'eth0'] for a in addresses]
+                    + [['ip', 'link', 'set', 'eth0', 'up']]):
             subprocess.run(['nsenter', '--net=' + netns, '--'] + cmd, check=True)
-        conf = os.path.join(self.logs, 'site-dhcp.conf')
-        with open(conf, 'w') as f:
-            f.write(conf_text)
-        return self.start_dnsmasq(conf, 'site-dhcp', netns=netns)
+        return netns
 
     def start_nginx(self, site, port=80):
         """nginx with the site file the ipxe role wrote, included unchanged from a minimal main configuration."""
@@ -362,19 +417,26 @@ class NamespacedServer:
         t0 = time.time()
         with open(os.path.join(self.logs, 'qemu-%s.log' % name), 'w') as out:
             proc = subprocess.Popen(self.ns_cmd(cmd), stdout=out, stderr=subprocess.STDOUT)
-        status = None
+        status, seen, timeline = None, 0, []
         while status is None:
             try:
-                status = proc.wait(timeout=0.5)
+                status = proc.wait(timeout=0.25)
             except subprocess.TimeoutExpired:
-                if until and re.search(until, read_text(log).replace('\r', '')):
+                text = read_text(log).replace('\r', '')
+                if until and re.search(until, text):
                     status = 'until'
                 elif time.time() - t0 > timeout:
                     status = 'timeout'
                 if status is not None:
                     proc.kill()
                     proc.wait()
+            lines = read_text(log).replace('\r', '').split('\n')[:-1]
+            timeline += [(round(time.time() - t0, 2), line) for line in lines[seen:]]
+            seen = len(lines)
         elapsed = time.time() - t0
+        self.timelines[name] = timeline      # (seconds after power-on, serial line), to within 0.25 s
+        with open(os.path.join(self.logs, 'timeline-%s.txt' % name), 'w') as f:
+            f.writelines('%7.2f %s\n' % (t, re.sub(r'\x1b\[[0-9;=?]*[A-Za-z]', '', line)) for t, line in timeline)
         self.ns(['ip', 'link', 'del', tap])
         return status, read_text(log).replace('\r', ''), elapsed
 
