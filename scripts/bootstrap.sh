@@ -21,6 +21,8 @@ APT_PACKAGES=(
   # ansible-test tree (git, rsync) and its shellcheck sanity test
   shellcheck fdisk xz-utils libwin-hivex-perl cabextract
   tgt libiscsi-bin qemu-system-x86 qemu-block-extra ipxe nasm iproute2 nginx-light git rsync
+  # test: the real boot chain (tests/integration/test_boot_chain.py): dnsmasq, UEFI firmware, the UEFI probe
+  dnsmasq-base ovmf gnu-efi gcc mtools
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -248,8 +248,9 @@ def test_ipxe_reports_then_carries_on(boots, machine):
         assert facts.get('nic.mac') == MACHINES[machine]['nics'][1]['mac'].replace(':', '')
         assert 'sanboot.windows: discovery bridges ' in serial
     else:
-        # reported, then the default action (exit): no disk, a quick end
+        # reported, then the default action (exit): no disk, a quick end, and nothing that looks like an error
         assert rc == 0 and 'PROBE' not in serial, serial[-3000:]
+        assert 'Could not boot' not in serial and 'network boot' not in serial, serial[-3000:]
         assert elapsed < 45
 
 
