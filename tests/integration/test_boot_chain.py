@@ -57,8 +57,11 @@ SERVER = '192.0.2.10'                    # the boot server on the bridge (invent
 ROUTER = ['192.0.2.1/24', '2001:db8::1/64']
 ROUTER_RA = 'port=0\ninterface=eth0\nbind-interfaces\nlog-dhcp\nenable-ra\ndhcp-range=::,constructor:eth0,ra-only,1h\n'
 SITE_DHCP = 'dhcp-range=192.0.2.100,192.0.2.149,1h\ndhcp-option=option:router\n'
-UNKNOWN_MAC = '52:54:00:c4:00:99'        # no host script: default.ipxe, exit to the firmware
-SECURE_MAC = '52:54:00:c4:00:98'
+# Machines without a host script. dnsmasq seeds a new client's address with a hash of its MAC, and two machines that
+# ask at the same time with the same seed are offered the same address; one is then refused (DHCPNAK "address in
+# use") and OVMF's HTTP boot gives up ("Network device error"). These MACs' seeds differ from the clients'.
+UNKNOWN_MAC = '52:54:00:c4:00:0e'        # default.ipxe: back to the firmware
+SECURE_MAC = '52:54:00:c4:00:0f'
 LOCAL_MARKER = 'SANBOOT-LOCAL-DISK'
 # The machines of each phase: name -> (firmware kind, inventory client or None, MAC when not a client, until)
 DHCP_BOOTS = {
@@ -319,7 +322,7 @@ def test_machine_without_host_script_falls_through_to_local_disk(dhcp_boots, pro
     else:
         assert re.findall(r'Could not boot[^\n]*', serial) == [
             'Could not boot image: Operation canceled (http://ipxe.org/0b000095)']
-        assert re.search(r'BdsDxe: failed to start Boot\w+ "UEFI HTTPv4 \(MAC:525400C40099\)"[^\n]*: Aborted', serial)
+        assert re.search(r'BdsDxe: failed to start Boot\w+ "UEFI HTTPv4 \(MAC:525400C4000E\)"[^\n]*: Aborted', serial)
 
 
 def test_wrong_chap_secret_fails_fast_on_uefi(server, dhcp_boots):
