@@ -51,7 +51,7 @@ def one_run(base):
         t2 = time.monotonic()
         srv.start_services('dhcp')
         served = time.monotonic() - t2 + (t1 - t0)
-        bios, _ = boot(srv, 'bench-bios', 'bios', 'bios')
+        bios = boot(srv, 'bench-bios', 'bios', 'bios')[0]
         uefi, ipxe_at = boot(srv, 'bench-uefi', 'uefi-pxe', 'uefi-chap')   # OVMF's PXE, one-way CHAP, no discovery
         return {'playbook': served, 'bios': bios, 'uefi': uefi, 'uefi_firmware': ipxe_at,
                 'uefi_ipxe': uefi - ipxe_at if ipxe_at is not None else None,
@@ -91,8 +91,8 @@ def main():
         if total:
             share = '%.0f %%' % (100 * med[key] / med[total])
         elif key == 'playbook':
-            share = '%.0f %% (BIOS), %.0f %% (UEFI)' % (100 * med[key] / med['bios_total'],
-                                                       100 * med[key] / med['uefi_total'])
+            share = '%.0f %% (BIOS), %.0f %% (UEFI)' % (
+                100 * med[key] / med['bios_total'], 100 * med[key] / med['uefi_total'])
         print('| %s | %.1f | %.1f | %.1f | %s |' % (label, med[key], min(values), max(values), share))
     return 0
 
