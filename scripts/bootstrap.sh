@@ -25,6 +25,8 @@ APT_PACKAGES=(
   # test (containers): podman with runc (crun fails on these hosts' hybrid cgroups) and debootstrap for the local
   # base image of the molecule platforms and the execution environment (tests/containers)
   podman runc debootstrap
+  # test: the real boot chain (tests/integration/test_boot_chain.py): dnsmasq, UEFI firmware, the UEFI probe
+  dnsmasq-base ovmf gnu-efi gcc mtools
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
