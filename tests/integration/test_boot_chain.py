@@ -276,8 +276,7 @@ def test_dhcp_mode(server, dhcp_boots, host):
     serial = plain(dhcp_boots[host][1])
     log = read_text(os.path.join(server.logs, 'dnsmasq.log'))
     if host == 'bios':                      # the e1000's iPXE ROM gets the entry script straight away
-        # (the probe's first line can run into iPXE's last one on the serial port: "...device 0x8PROBE start")
-        assert 'iPXE (PCI 00:03.0) starting execution' in serial and 'Booting from SAN device 0x8' in serial
+        assert 'iPXE (PCI 00:03.0) starting execution' in serial and 'Booting from SAN device 0x80' in serial
     elif host == 'uefi-pxe':                # OVMF's PXE: client-arch 7, snponly.efi over TFTP, then iPXE
         assert 'NBP filename is snponly.efi' in serial and 'using SNP on SNP-0000:00:03.0' in serial
         assert re.search(r'sent /srv/sanboot/ipxe/snponly\.efi to 192\.0\.2\.\d+', log), log[-3000:]
