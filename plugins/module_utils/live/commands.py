@@ -95,25 +95,24 @@ def queries(read):
             for name in read.values]
 
 
-def read_commands(work, reads, leftovers=True):
-    """[(command, [(tag, Read, value name)])]: reg query of each Read, as few lines as cmd.exe's limit allows."""
-    jobs, commands = [], []
-    for read in reads:
-        jobs += [(arguments, read, name) for arguments, name in queries(read)]
-    resolve = any(read.path and read.path[0] == CURRENT for read in reads)
-    batch, tags = [], []
+def lookup_query(hive, parent, child):
+    """reg query arguments that print a subkey's name as stored (reg.exe echoes a queried key as typed)."""
+    return '%s /f "%s" /k /e' % (key_text(hive, parent), safe(child, 'registry key'))
+
+
+def read_commands(work, jobs, leftovers=True):
+    """[(command, [(tag, payload)])] for jobs [(reg query arguments, payload)]: as few lines as cmd.exe allows."""
+    resolve = any('"!S!' in arguments for arguments, _p in jobs)
+    commands, batch, tags = [], [], []
     first = True
-    for index, (arguments, read, name) in enumerate(jobs):
-        tag = 'q%d' % index
-        step = (tag, 'reg query %s' % arguments)
-        candidate = batch + [step]
+    for index, (arguments, payload) in enumerate(jobs):
+        step = ('q%d' % index, 'reg query %s' % arguments)
         extra = [('leftovers', 'dir /b "sanboot-*"')] if first and leftovers else []
-        if batch and len(_line(extra + candidate, work, resolve)[1]) > MAX_LINE:
+        if batch and len(_line(extra + batch + [step], work, resolve)[1]) > MAX_LINE:
             commands.append((_line(extra + batch, work, resolve), tags))
-            batch, tags, first = [step], [(tag, read, name)], False
-            continue
-        batch = candidate
-        tags.append((tag, read, name))
+            batch, tags, first = [], [], False
+        batch.append(step)
+        tags.append((step[0], payload))
     extra = [('leftovers', 'dir /b "sanboot-*"')] if first and leftovers else []
     if batch or extra:
         commands.append((_line(extra + batch, work, resolve), tags))
@@ -136,7 +135,7 @@ def cleanup_steps(tokens):
     for token in sorted(tokens):
         name = 'sanboot-%s' % token
         steps += [('untask-%s' % token, 'schtasks /delete /tn "%s" /f' % name),
-                  ('unpkg-%s' % token, 'if exist "%s.pkg" rmdir /s /q "%s.pkg"' % (name, name)),
+                  ('unpkg-%s' % token, '(if exist "%s.pkg" rmdir /s /q "%s.pkg")' % (name, name)),
                   ('unfiles-%s' % token, 'del /f /q "%s.*"' % name)]
     return steps
 
@@ -188,12 +187,13 @@ def stage_command(work, inf_name, copies, new_pnputil, cleanup=()):
         steps.append(('pnputil', 'pnputil /add-driver "%s" /install' % inf))
     else:
         steps.append(('pnputil', 'pnputil -i -a "%s"' % inf))
+    # the name pnputil published the INF under: the oemN.inf in Windows\INF equal to ours (fc's exit code; a FOR's
+    # command runs to the end of the line unless it is in parentheses; its %f is the line's last %)
+    steps.append(('published', '(for %%f in (..\\inf\\oem*.inf) do @fc /b %%f "%s" >nul && echo %%~nxf)' % inf))
     for index, (name, target) in enumerate(copies):
         source, dest = '%s\\%s' % (pkg, safe(name, 'file name')), '..\\%s' % safe(target, 'file name')
         steps.append(('copy%d' % index, 'copy /y "%s" "%s" >nul & fc /b "%s" "%s" >nul' % (source, dest, source, dest)))
     steps.append(('rmdir', 'rmdir /s /q "%s"' % pkg))
-    # the name pnputil published the INF under: the oemN.inf in Windows\INF that equals ours (a loop: last %)
-    steps.append(('published', 'for %%f in (..\\inf\\oem*.inf) do @fc /b %%f "%s" >nul && echo %%~nxf' % inf_name))
     return _line(steps, work)
 
 

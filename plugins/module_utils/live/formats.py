@@ -92,23 +92,36 @@ def split_key(key_line):
 
 
 class PartialHive(object):
-    """The keys and values read from one hive of the host, merged over every query, written as a hive file."""
+    """The keys and values read from one hive of the host, merged over every query, written as a hive file.
+
+    reg.exe prints a queried key's path as it was typed and the keys below it as they are stored: a name is taken
+    as stored ("authoritative") only from the second kind, or from a parent's listing or a name lookup, so that
+    the working hive spells every key as the host does.
+    """
 
     def __init__(self, name):
         self.name = name
-        self.keys = {(): ((), {})}          # path_id -> (real path, {fold(value name): Value})
+        self.names = {(): ('', True)}       # path_id -> (name, authoritative)
+        self.values = {(): {}}              # path_id -> {fold(value name): Value}
 
-    def add(self, parts, values=()):
+    def add(self, parts, values=(), typed=0):
+        """A key (and its values) seen in reg's output; its first ``typed`` names are as the query typed them."""
         pid = path_id(parts)
         for depth in range(1, len(parts) + 1):
-            if pid[:depth] not in self.keys:
-                self.keys[pid[:depth]] = (tuple(parts[:depth]), {})
-        known = self.keys[pid][1]
+            sub = pid[:depth]
+            stored = depth > typed
+            known = self.names.get(sub)
+            if known is None or (stored and not known[1]):
+                self.names[sub] = (parts[depth - 1], stored)
+            self.values.setdefault(sub, {})
         for value in values:
-            known[fold(value.name)] = value
+            self.values[pid][fold(value.name)] = value
 
-    def add_output(self, text, label):
-        """Merge reg query output; returns how many key lines of this hive it had."""
+    def real(self, pid):
+        return tuple(self.names[pid[:depth]][0] for depth in range(1, len(pid) + 1))
+
+    def add_output(self, text, label, typed=0):
+        """Merge reg query output of a query for a key ``typed`` levels deep; returns how many key lines it had."""
         count = 0
         for key, values in parse_reg_query(text, label).items():
             hive, parts = split_key(key)
@@ -116,7 +129,7 @@ class PartialHive(object):
                 continue
             if hive == 'SYSTEM' and parts and fold(parts[0]) == fold('CurrentControlSet'):
                 continue        # the volatile link to the current ControlSet00N (not in a hive file)
-            self.add(parts, values)
+            self.add(parts, values, typed)
             count += 1
         return count
 
@@ -127,13 +140,12 @@ class PartialHive(object):
             handle.write(blank_hive_bytes(self.name))
         h = hivex.Hivex(path, write=True)
         nodes = {(): h.root()}
-        for pid in sorted(self.keys, key=len):
-            real, values = self.keys[pid]
+        for pid in sorted(self.names, key=len):
             if pid:
-                nodes[pid] = h.node_add_child(nodes[pid[:-1]], real[-1])
+                nodes[pid] = h.node_add_child(nodes[pid[:-1]], self.names[pid][0])
+            values = self.values.get(pid)
             if values:
-                h.node_set_values(nodes[pid], [{'key': v.name, 't': v.type, 'value': v.data}
-                                               for v in values.values()])
+                h.node_set_values(nodes[pid], [{'key': v.name, 't': v.type, 'value': v.data} for v in values.values()])
         h.commit(path)
         del h
         return path
@@ -142,12 +154,12 @@ class PartialHive(object):
 def present_instances(system, control_set):
     """Enum instances (Enum-relative path ids) that have a volatile Control key now, with its ActiveService."""
     found = {}
-    base = (control_set, 'Enum')
-    for pid, (real, values) in system.keys.items():
-        if len(pid) < 4 or pid[:2] != path_id(base) or pid[-1] != fold('Control'):
+    base = path_id((control_set, 'Enum'))
+    for pid, values in system.values.items():
+        if len(pid) < 4 or pid[:2] != base or pid[-1] != fold('Control'):
             continue
         active = values.get(fold('ActiveService'))
-        found[path_id(real[2:-1])] = active.decoded() if active is not None else None
+        found[path_id(system.real(pid)[2:-1])] = active.decoded() if active is not None else None
     return found
 
 

@@ -17,8 +17,8 @@ import shutil
 import tempfile
 
 from ansible_collections.sanboot.windows.plugins.module_utils.live.commands import (
-    CURRENT, TASK_WAIT_SECONDS, apply_command, cleanup_command, leftover_tokens, parse_sections, published_name,
-    read_commands, stage_command, stage_script, work_prefix,
+    CURRENT, TASK_WAIT_SECONDS, apply_command, cleanup_command, leftover_tokens, lookup_query, parse_sections,
+    published_name, queries, read_commands, stage_command, stage_script, work_prefix,
 )
 from ansible_collections.sanboot.windows.plugins.module_utils.live.formats import (
     PartialHive, ascii_reg, default_label, package_files, pe_embedded_signature, present_instances, record_first,
@@ -57,6 +57,7 @@ class LiveHost(object):
         self.partial_reads = []
         self.warnings = []
         self.keys_read = 0
+        self.looked_up = set()
 
     def __enter__(self):
         self.tmpdir = tempfile.mkdtemp(prefix='sanboot-winrm-')
@@ -79,8 +80,8 @@ class LiveHost(object):
         return read
 
     def read(self, reads, phase='reading the registry'):
-        """Read what is new among ``reads`` (one command, or a few when cmd.exe's line limit says so); False when
-        nothing was new."""
+        """Read what is new among ``reads`` (one command, or a few when cmd.exe's line limit says so), and the names
+        of the keys on their paths as the host stores them; False when nothing was new."""
         from ansible_collections.sanboot.windows.plugins.module_utils import iscsiboot, readset
         reads = [self._literal(r) for r in reads]
         new = [r for r in reads if _marker(r) not in self.attempted]
@@ -91,7 +92,10 @@ class LiveHost(object):
             cs = self.current or CURRENT
             new.insert(0, readset.Read('SYSTEM', (cs, 'Control', 'Class', iscsiboot.NET_CLASS), False, ('',)))
         try:
-            commands = read_commands(self.work, new, leftovers=self.leftovers is None)
+            jobs = [(arguments, (read, len(read.path))) for read in new for arguments, _n in queries(read)]
+            jobs += [(lookup_query(hive, parent, child), (readset.Read(hive, parent, False, ()), len(parent)))
+                     for hive, parent, child in self._lookups(new)]
+            commands = read_commands(self.work, jobs, leftovers=self.leftovers is None)
         except ValueError as exc:
             raise WinRMError('%s. %s' % (exc, NOTHING_CHANGED), phase=phase, applied=False)
         for command, tags in commands:
@@ -106,16 +110,34 @@ class LiveHost(object):
                 self.leftovers = leftover_tokens(sections['leftovers'][0], self.work)
             if self.label is None:
                 self.label = default_label(sections.get(tags[0][0], ('', 0))[0]) or '(Default)'
-            for tag, read, _name in tags:
+            for tag, (read, typed) in tags:
                 text, code = sections.get(tag, ('', None))
                 hive = self.hives.setdefault(read.hive, PartialHive(read.hive))
-                count = hive.add_output(text, self.label)
+                count = hive.add_output(text, self.label, typed)
                 self.keys_read += count
                 if count and code not in (0, None) and read.recursive and read.values is None:
                     self.partial_reads.append('\\'.join(read.path))
         for read in new:
             self.attempted.add(_marker(self._literal(read)))
         return True
+
+    def _lookups(self, reads):
+        """(hive, parent, name) for each key on the reads' paths whose stored name no listing gives."""
+        listed = set(m[:2] for m in self.attempted if not m[2] and m[3] is None)
+        listed |= set((r.hive, tuple(fold(p) for p in r.path)) for r in reads if r.values is None)
+        out = []
+        for read in reads:
+            if read.hive == 'SOFTWARE':
+                continue        # not written back: its spelling does not matter
+            for depth in range(len(read.path)):
+                parent, child = tuple(read.path[:depth]), read.path[depth]
+                marker = (read.hive, tuple(fold(p) for p in parent + (child,)))
+                if child == CURRENT or (read.hive, tuple(fold(p) for p in parent)) in listed or \
+                        marker in self.looked_up:
+                    continue
+                self.looked_up.add(marker)
+                out.append((read.hive, parent, child))
+        return out
 
     def reader(self, name):
         """A hive.Hive on what was read of hive ``name`` so far (written to a file), or None."""
@@ -125,7 +147,7 @@ class LiveHost(object):
 
     def hive_path(self, name):
         hive = self.hives.get(name)
-        if hive is None or len(hive.keys) <= 1:
+        if hive is None or len(hive.names) <= 1:
             return None
         return hive.write(os.path.join(self.tmpdir, name))
 
@@ -144,6 +166,7 @@ class LiveHost(object):
         from ansible_collections.sanboot.windows.plugins.module_utils.readset import Read
         self.hives.pop('SYSTEM', None)
         self.attempted = set(m for m in self.attempted if m[0] != 'SYSTEM')
+        self.looked_up = set()
         keys = []
         for change in changes:
             key = tuple(change['key'].split('\\'))
@@ -406,55 +429,63 @@ def run_live(job, params, settings, check_mode=False, session_factory=None):
     Errors raise WinRMError (message safe to show); a failed import returns a result with failed=True and the
     operations that are and are not in effect, read back from the host.
     """
-    from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, iscsiboot
     if job not in ('critical_device', 'iscsi_boot', 'iscsi_boot_info'):
         raise WinRMError('unknown job %r' % job)
-    with LiveHost(settings, session_factory) as host:
-        host.warnings += ['ansible_winrm_%s is not an argument of the installed pywinrm and was ignored' % name
-                          for name in settings.unsupported]
-        try:
-            host.read_all(job, params)
-        except WinRMError as exc:
-            if NOTHING_CHANGED in str(exc):
-                raise
-            raise WinRMError('%s. %s' % (exc, NOTHING_CHANGED), phase=exc.phase, applied=False)
-        if host.hive_path('SYSTEM') is None:
-            raise WinRMError('could not read HKLM\\SYSTEM on %s (%s). %s' % (settings.host, _ADMIN_HINT,
-                                                                             NOTHING_CHANGED), applied=False)
-        if job == 'iscsi_boot_info':
-            result = bootjob.run_iscsi_boot_info(_offline_params(params, host))
-            _mark_present(result, present_instances(host.hives['SYSTEM'], result['control_sets']['current']))
-            host.clean(check_mode=True)
-            return _finish(result, settings, host)
-        if job == 'critical_device':
-            result = _offline_critical_device(params, host.hive_path('SYSTEM'))
-        else:
-            result = bootjob.run_iscsi_boot(_offline_params(params, host), check_mode=True)
-        if not result['changed'] or check_mode:
-            host.clean(check_mode)
-            return _finish(result, settings, host)
-        cleanup = host.cleanup_tokens(check_mode)
-        reg_text = result['reg']
-        records = job == 'iscsi_boot' and params.get('state', 'present') == 'present'
-        if records:
-            reg_text = record_first(reg_text, iscsiboot.STATE_KEY)
-        mode = params.get('system_import') or 'auto'
-        as_system = mode == 'always' or (mode == 'auto' and touches(reg_text, 'DriverDatabase'))
-        if records:
-            result['staged_drivers'] = _stage_drivers(host, result, cleanup)
-            if result['staged_drivers']:
-                cleanup = []
-        try:
-            code, text = host.apply(reg_text, as_system, cleanup)
-        except WinRMError as exc:
-            if exc.phase == 'applying the change' and exc.applied is not False:
-                raise WinRMError('%s. The change may be partly applied: %s' % (exc, _RERUN), phase=exc.phase)
+    host = LiveHost(settings, session_factory)
+    with host:
+        result = _run_job(host, job, params, settings, check_mode)
+    # the counts include the shell's Delete, sent when the task is done
+    result['winrm'].update(host.session.stats.as_dict())
+    return result
+
+
+def _run_job(host, job, params, settings, check_mode):
+    from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, iscsiboot
+    host.warnings += ['ansible_winrm_%s is not an argument of the installed pywinrm and was ignored' % name
+                      for name in settings.unsupported]
+    try:
+        host.read_all(job, params)
+    except WinRMError as exc:
+        if NOTHING_CHANGED in str(exc):
             raise
-        applied_as = 'SYSTEM (schtasks)' if as_system else settings.user or 'the WinRM user'
-        if code == 0:
-            return _finish(result, settings, host, applied_as)
-        return _failed_import(host, result, applied_as, text, records,
-                              not as_system and touches(reg_text, 'DriverDatabase'))
+        raise WinRMError('%s. %s' % (exc, NOTHING_CHANGED), phase=exc.phase, applied=False)
+    if host.hive_path('SYSTEM') is None:
+        raise WinRMError('could not read HKLM\\SYSTEM on %s (%s). %s' % (settings.host, _ADMIN_HINT,
+                                                                         NOTHING_CHANGED), applied=False)
+    if job == 'iscsi_boot_info':
+        result = bootjob.run_iscsi_boot_info(_offline_params(params, host))
+        _mark_present(result, present_instances(host.hives['SYSTEM'], result['control_sets']['current']))
+        host.clean(check_mode=True)
+        return _finish(result, settings, host)
+    if job == 'critical_device':
+        result = _offline_critical_device(params, host.hive_path('SYSTEM'))
+    else:
+        result = bootjob.run_iscsi_boot(_offline_params(params, host), check_mode=True)
+    if not result['changed'] or check_mode:
+        host.clean(check_mode)
+        return _finish(result, settings, host)
+    cleanup = host.cleanup_tokens(check_mode)
+    reg_text = result['reg']
+    records = job == 'iscsi_boot' and params.get('state', 'present') == 'present'
+    if records:
+        reg_text = record_first(reg_text, iscsiboot.STATE_KEY)
+    mode = params.get('system_import') or 'auto'
+    as_system = mode == 'always' or (mode == 'auto' and touches(reg_text, 'DriverDatabase'))
+    if records:
+        result['staged_drivers'] = _stage_drivers(host, result, cleanup)
+        if result['staged_drivers']:
+            cleanup = []
+    try:
+        code, text = host.apply(reg_text, as_system, cleanup)
+    except WinRMError as exc:
+        if exc.phase == 'applying the change' and exc.applied is not False:
+            raise WinRMError('%s. The change may be partly applied: %s' % (exc, _RERUN), phase=exc.phase)
+        raise
+    applied_as = 'SYSTEM (schtasks)' if as_system else settings.user or 'the WinRM user'
+    if code == 0:
+        return _finish(result, settings, host, applied_as)
+    return _failed_import(host, result, applied_as, text, records,
+                          not as_system and touches(reg_text, 'DriverDatabase'))
 
 
 def _mark_present(result, present):

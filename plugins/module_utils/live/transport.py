@@ -396,8 +396,8 @@ class Session(object):
         """Run one (executable, arguments) without cmd.exe around it; returns (stdout, stderr, exit code).
 
         Stdin goes in pipe mode (WINRS_CONSOLEMODE_STDIN=FALSE, as Ansible's winrm connection sends it): the last
-        Send closes the pipe, so a reader sees the end of its input. A command that ran to the end needs no Signal;
-        one that did not (an error or a dropped connection) is ended with Signal terminate.
+        Send closes the pipe, so a reader sees the end of its input. Every command ends with Signal terminate, which
+        MS-WSMV 3.1.4.14 requires after the last Receive (and which ends the process if it still runs).
         """
         self.phase = phase
         started = time.time()
@@ -406,7 +406,6 @@ class Session(object):
         command_id = self._call(self.protocol.run_command, self.shell_id, executable, [arguments],
                                 console_mode_stdin=False, skip_cmd_shell=True)
         self.stats.commands += 1
-        done = False
         try:
             if stdin is not None:
                 chunks = [stdin[i:i + STDIN_CHUNK] for i in range(0, len(stdin), STDIN_CHUNK)] or [b'']
@@ -414,13 +413,11 @@ class Session(object):
                     self._call(self.protocol.send_command_input, self.shell_id, command_id, chunk,
                                index == len(chunks) - 1)
             stdout, stderr, rc = self._call(self.protocol.get_command_output, self.shell_id, command_id)
-            done = True
         finally:
-            if not done:
-                try:
-                    self.protocol.cleanup_command(self.shell_id, command_id)
-                except Exception:  # pylint: disable=broad-except
-                    pass
+            try:
+                self.protocol.cleanup_command(self.shell_id, command_id)
+            except Exception:  # pylint: disable=broad-except
+                pass        # the connection is gone: WinRM ends the process with the shell (IdleTimeout)
             self.stats.phases.append({'phase': phase, 'requests': self.stats.requests - before,
                                       'seconds': round(time.time() - started, 3)})
         return stdout.decode('utf-8', 'replace'), stderr.decode('utf-8', 'replace'), rc
