@@ -68,12 +68,13 @@ SERVICE_READS = (((), False, None), (('StartOverride',), True, None))
 
 
 def read_set(system=None, nics=(), drivers=None, services=(), hardware_ids=(), control_sets='current', current=None,
-             os_info=None, doctor=False, software=True):
+             os_info=None, doctor=False, software=True, restore=False):
     """The Reads the jobs need, as far as ``system`` (the SYSTEM keys read so far, or None) lets them be named.
 
-    nics: iscsiboot.Nic of iscsi_boot / iscsi_boot_info; drivers: {nic id: Driver} resolved so far; services and
-    hardware_ids: those critical_device names; os_info: detect_os's answer once it can be given (DriverDatabase
-    records of new NICs); doctor: iscsi_boot_info's adapter list.
+    nics: iscsiboot.Nic of iscsi_boot / iscsi_boot_info; drivers: {nic id: Driver} resolved so far (find_driver's
+    answer on the keys read so far); services and hardware_ids: those critical_device names; os_info: detect_os's
+    answer once it can be given (DriverDatabase records of new NICs); doctor: iscsi_boot_info's adapter list;
+    restore: state=absent (the keys the record of originals names).
     """
     out = list(FIXED_READS) + (list(SOFTWARE_READS) if software else [])
     for nic in nics:
@@ -88,7 +89,7 @@ def read_set(system=None, nics=(), drivers=None, services=(), hardware_ids=(), c
     for cs in sets:
         out += [Read('SYSTEM', (cs,) + path, recursive, values) for path, recursive, values in CONTROL_SET_READS]
         out += [Read('SYSTEM', (cs,) + cddb.CDDB + (cddb.cddb_key_name(i),), False, None) for i in ids]
-        found = _found_services(system, cs, nics) if system is not None else set()
+        found = _found_services(system, cs, nics, doctor) if system is not None else set()
         closure = set(names | found)
         if system is not None:
             order, missing = iscsiboot.dependency_closure(system, cs, sorted(n for n in names | found if n))
@@ -100,7 +101,8 @@ def read_set(system=None, nics=(), drivers=None, services=(), hardware_ids=(), c
             out += _adapter_reads(system, cs)
     if system is not None:
         out += _driver_database_reads(system, nics, drivers or {}, os_info)
-        out += _record_reads(system)
+        if restore:
+            out += _record_reads(system)
     return _unique(out)
 
 
@@ -113,10 +115,10 @@ def _control_sets(system, which, current):
     return [current] if current else []
 
 
-def _found_services(system, cs, nics):
-    """Services that Enum instances and the DriverDatabase name for the NICs (find_driver's candidates)."""
+def _found_services(system, cs, nics, doctor):
+    """Services the DriverDatabase names for the NICs, and for the doctor every adapter's service."""
     out = set()
-    for key in iscsiboot.enum_net_instances(system, cs):
+    for key in iscsiboot.enum_net_instances(system, cs) if doctor else []:
         service = iscsiboot._text(system, key, 'Service')  # pylint: disable=protected-access
         if service:
             out.add(service)

@@ -271,7 +271,7 @@ def _hex_lines(head, data):
             line = '  '
         line += piece
     lines.append(line)
-    return '\n'.join(lines)
+    return lines
 
 
 def ascii_reg(reg_text):
@@ -297,10 +297,10 @@ def ascii_reg(reg_text):
                              'as ASCII text: make this change with the offline modules' % name)
         if data.startswith('"') and any(ord(c) > 126 for c in data):
             raw = _unescape(data[1:-1]).encode('utf-16-le') + b'\x00\x00'
-            out.append(_hex_lines('%s=hex(1):' % name, raw))
+            out += _hex_lines('%s=hex(1):' % name, raw)
         elif data.startswith('hex') and len(line) > REG_LINE:
             head, _sep, body = data.partition(':')
-            out.append(_hex_lines('%s=%s:' % (name, head), bytes(bytearray(int(b, 16) for b in body.split(',') if b))))
+            out += _hex_lines('%s=%s:' % (name, head), bytes(bytearray(int(b, 16) for b in body.split(',') if b)))
         else:
             out.append(line)
     return '\r\n'.join(out).encode('ascii')

@@ -353,10 +353,56 @@ def read_inputs(job, params, system=None, software=None, current=CURRENT):
         system, nics=nics, drivers=drivers, services=[params['service']] if critical and params.get('service') else [],
         hardware_ids=params.get('hardware_ids') or [] if critical else [], current=current,
         control_sets=params.get('control_sets') or 'current', os_info=os_info, doctor=job == 'iscsi_boot_info',
-        software=not critical)
+        software=not critical, restore=job == 'iscsi_boot' and params.get('state') == 'absent')
     if job == 'iscsi_boot_info':
         # the volatile Enum\...\Control keys of the devices present now (live only: a hive file has none)
         reads.append(readset.Read('SYSTEM', (cs or current, 'Enum', 'PCI'), True, ('ActiveService',)))
+    if system is None and params.get('drivers') and nics:
+        reads += _package_guesses(nics, params, current)
+    return reads
+
+
+class _Nothing(object):
+    """A reader of an empty hive (what plan_driver_database names before anything is read)."""
+
+    def key_exists(self, path):
+        return False
+
+    def get_value(self, path, name):
+        return None
+
+    def values(self, path):
+        return []
+
+    def subkeys(self, path):
+        return []
+
+    def real_path(self, path):
+        return tuple(path)
+
+
+def _package_guesses(nics, params, current):
+    """Before the first read: the service and DriverDatabase keys a driver package would name on Windows 7 or 10,
+    x86 or amd64, read with the first round so that a package usually needs no second one (a wrong guess costs a
+    round, never a wrong plan: the plan is made on what read_set names once the host's version is known)."""
+    from ansible_collections.sanboot.windows.plugins.module_utils import iscsiboot, readset
+    from ansible_collections.sanboot.windows.plugins.module_utils.registry import Planner
+    reads = []
+    for version, arch in (((6, 1), 'x86'), ((6, 1), 'amd64'), ((10, 0), 'x86'), ((10, 0), 'amd64')):
+        os_info = iscsiboot.OsInfo()
+        os_info.version, os_info.arch = version, arch
+        for nic in nics:
+            try:
+                driver = iscsiboot.driver_from_package(params['drivers'], os_info, nic, params.get('lenient', False),
+                                                       params.get('templates'))[0]
+            except RegistryError:
+                continue
+            reads += [readset.Read('SYSTEM', (current, 'Services', driver.service) + sub, recursive, values)
+                      for sub, recursive, values in readset.SERVICE_READS]
+            if os_info.family == 'ddb':
+                names = iscsiboot.plan_driver_database(Planner(_Nothing()), os_info, nic, driver)
+                reads += [readset.Read('SYSTEM', ('DriverDatabase', 'DriverInfFiles', names['inf']), False, None),
+                          readset.Read('SYSTEM', ('DriverDatabase', 'DriverPackages', names['label']), True, None)]
     return reads
 
 
