@@ -109,7 +109,7 @@ class Machine(object):
     """The state of one emulated Windows host."""
 
     def __init__(self, root, system_hive, software_hive=None, present=None, version='6.1', build=7601,
-                 system_only_driver_database=None, fail_import_after=None, admin=True, locale='en', arch=None,
+                 system_only_driver_database=None, fail_import_key=None, admin=True, locale='en', arch=None,
                  task_delay=2.0, time_scale=0.01, pnputil_rc=None, system_only_keys=True, import_on_error='stop',
                  redirect_delay=0.0, console_stdin_timeout=3.0):
         self.root = root
@@ -132,7 +132,7 @@ class Machine(object):
         # Windows 8 and later: HKLM\SYSTEM\DriverDatabase is writable only by SYSTEM.
         self.system_only_driver_database = (major, minor) >= (6, 2) if system_only_driver_database is None \
             else system_only_driver_database
-        self.fail_import_after = fail_import_after   # fail at this section of the next import
+        self.fail_import_key = fail_import_key       # the next import fails at the first key containing this
         self.admin = admin
         self.locale = locale
         self.task_delay = task_delay
@@ -281,8 +281,8 @@ class _Redirected(object):
             self.parent.write(where, data)
         elif kind == 'file' and data:
             delay, proc, machine = self.delay
-            if delay:
-                # the file exists (created empty) a moment before what is written into it
+            if delay and where.tell() == 0:
+                # the file exists (created empty) a moment before what is first written into it
                 machine.sleep(delay, proc)
             where.write(data)
 

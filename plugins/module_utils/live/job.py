@@ -79,7 +79,7 @@ class LiveHost(object):
             return read._replace(path=(self.current,) + tuple(read.path[1:]))
         return read
 
-    def read(self, reads, phase='reading the registry'):
+    def read(self, reads, phase='reading the registry', names=True):
         """Read what is new among ``reads`` (one command, or a few when cmd.exe's line limit says so), and the names
         of the keys on their paths as the host stores them; False when nothing was new."""
         from ansible_collections.sanboot.windows.plugins.module_utils import iscsiboot, readset
@@ -94,7 +94,7 @@ class LiveHost(object):
         try:
             jobs = [(arguments, (read, len(read.path))) for read in new for arguments, _n in queries(read)]
             jobs += [(lookup_query(hive, parent, child), (readset.Read(hive, parent, False, ()), len(parent)))
-                     for hive, parent, child in self._lookups(new)]
+                     for hive, parent, child in (self._lookups(new) if names else [])]
             commands = read_commands(self.work, jobs, leftovers=self.leftovers is None)
         except ValueError as exc:
             raise WinRMError('%s. %s' % (exc, NOTHING_CHANGED), phase=phase, applied=False)
@@ -115,7 +115,7 @@ class LiveHost(object):
                 hive = self.hives.setdefault(read.hive, PartialHive(read.hive))
                 count = hive.add_output(text, self.label, typed)
                 self.keys_read += count
-                if count and code not in (0, None) and read.recursive and read.values is None:
+                if count and code not in (0, None) and read.recursive:
                     self.partial_reads.append('\\'.join(read.path))
         for read in new:
             self.attempted.add(_marker(self._literal(read)))
@@ -167,11 +167,13 @@ class LiveHost(object):
         self.hives.pop('SYSTEM', None)
         self.attempted = set(m for m in self.attempted if m[0] != 'SYSTEM')
         self.looked_up = set()
-        keys = []
+        keys = {}
         for change in changes:
             key = tuple(change['key'].split('\\'))
-            keys.append(Read('SYSTEM', key, change['op'] in ('delete_key', 'create_key'), None))
-        self.read(keys, phase)
+            read = Read('SYSTEM', key, change['op'] in ('delete_key', 'create_key'), None)
+            keys[_marker(read)] = read
+        # only whether each change is in effect matters here, not how the keys are spelt: no name lookups
+        self.read(list(keys.values()), phase, names=False)
         return self.reader('SYSTEM')
 
     # cleaning up ----------------------------------------------------------------------------------
