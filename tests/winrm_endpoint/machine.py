@@ -24,6 +24,8 @@ import shutil
 import threading
 import time
 
+import hivex
+
 from ansible_collections.sanboot.windows.tests.winrm_endpoint import cmdline
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.cmdline import (
     For, Group, If, ParseError, expand_delayed, expand_percent, parse_seq, split_args, split_redirections, substitute,
@@ -151,10 +153,19 @@ class Machine(object):
         self.programs = []          # every program run (name), also inside loops and scheduled tasks
         self.imports = []           # every .reg text imported
         self.hive_lock = threading.RLock()
+        self.handles = {}
         self.lock = threading.Lock()
 
     def text(self, key):
         return MESSAGES[self.locale][key]
+
+    def open_hive(self, path):
+        """A libhivex handle on a hive file, kept until the file changes (reg import rewrites it)."""
+        stamp = (os.stat(path).st_mtime_ns, os.stat(path).st_size)
+        cached = self.handles.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = self.handles[path] = (stamp, hivex.Hivex(path))
+        return cached[1]
 
     def sleep(self, seconds, proc):
         end = time.time() + seconds * self.time_scale

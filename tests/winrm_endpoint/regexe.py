@@ -94,7 +94,7 @@ class Reg(object):
         default_only = '/ve' in low
         wanted = args[low.index('/v') + 1] if '/v' in low else ('' if default_only else None)
         with self.m.hive_lock:
-            h = hivex.Hivex(path)
+            h = self.m.open_hive(path)
             node = h.root()
             for part in rest:
                 node = h.node_get_child(node, part) if node is not None else None
@@ -158,7 +158,7 @@ class Reg(object):
     def _find(self, hive, path, rest, typed, pattern, recursive, exact):
         """reg query KEY /f NAME /k [/e] [/s]: the subkeys whose name matches, as stored, and a count."""
         with self.m.hive_lock:
-            h = hivex.Hivex(path)
+            h = self.m.open_hive(path)
             node = h.root()
             for part in rest:
                 node = h.node_get_child(node, part) if node is not None else None
