@@ -19,11 +19,11 @@ import base64
 import re
 import uuid
 
-MARK = '##sanboot##'
+MARK = '##'
 WORK_DIR = '%SystemRoot%\\Temp'
 TASK_WAIT_SECONDS = 300
 # cmd.exe reads at most 8191 characters of a command line; %SystemRoot% may grow by its expansion.
-MAX_LINE = 7900
+MAX_LINE = 8100
 # The current control set before Select has been read: resolved on the host into !S! (see read_command).
 CURRENT = '(current control set)'
 _TOKEN_RE = re.compile(r'^sanboot-([0-9a-f]{8})(\.[A-Za-z0-9.]+)?$')
@@ -43,13 +43,13 @@ def _line(steps, work, resolve_current=False):
     before ours sees it). Delayed expansion (/v:on) makes !ERRORLEVEL! the code of the step just run. No ``%``
     follows a loop variable's ``%x`` on a line, so that the two cannot pair up as a variable reference.
     """
-    pre = []
+    pre = ['set "Y=HKLM\\SYSTEM"']
     if resolve_current:
         # Select\Current -> S=HKLM\SYSTEM\ControlSet00N, by the token positions of reg's value line (not translated)
-        pre = ['(for /f "tokens=3" %a in (\'reg query HKLM\\SYSTEM\\Select /v Current\') do @set /a N=%a >nul)',
-               'set "C=00!N!"', 'set "S=HKLM\\SYSTEM\\ControlSet!C:~-3!"']
+        pre += ['(for /f "tokens=3" %a in (\'reg query HKLM\\SYSTEM\\Select /v Current\') do @set /a N=%a >nul)',
+                'set "C=00!N!"', 'set "S=HKLM\\SYSTEM\\ControlSet!C:~-3!"']
         steps = [('cs', 'echo !S!')] + list(steps)
-    body = ' & '.join('%s & echo %s %s !ERRORLEVEL!' % (command, MARK, tag) for tag, command in steps)
+    body = '&'.join('%s&echo %s %s !ERRORLEVEL!' % (command, MARK, tag) for tag, command in steps)
     rest = pre + ['(%s) > "%s.out" 2>&1' % (body, work), 'type "%s.out"' % work, 'del /f /q "%s.out"' % work]
     return 'cmd.exe', '/v:on /c cd /d "%s" && (%s)' % (WORK_DIR, ' & '.join(rest))
 
@@ -82,6 +82,8 @@ def key_text(hive, path):
     """The quoted key name for reg.exe; the current control set placeholder becomes !S! (see _line)."""
     if path and path[0] == CURRENT:
         return '"!S!%s"' % ''.join('\\' + safe(p, 'registry key') for p in path[1:])
+    if hive == 'SYSTEM':
+        return '"!Y!%s"' % ''.join('\\' + safe(p, 'registry key') for p in path)
     return '"HKLM\\%s%s"' % (hive, ''.join('\\' + safe(p, 'registry key') for p in path))
 
 

@@ -115,8 +115,9 @@ class LiveHost(object):
                 hive = self.hives.setdefault(read.hive, PartialHive(read.hive))
                 count = hive.add_output(text, self.label, typed)
                 self.keys_read += count
-                if count and code not in (0, None) and read.recursive:
-                    self.partial_reads.append('\\'.join(read.path))
+                where = '\\'.join(self._literal(read).path)
+                if count and code not in (0, None) and read.recursive and where not in self.partial_reads:
+                    self.partial_reads.append(where)
         for read in new:
             self.attempted.add(_marker(self._literal(read)))
         return True

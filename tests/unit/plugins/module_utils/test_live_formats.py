@@ -131,8 +131,8 @@ def test_what_a_security_team_sees_on_the_host():
 
 
 def test_output_cut_back_into_steps_and_leftovers_by_name():
-    sections, order = wb.parse_sections('x\r\n##sanboot## cs 0\r\nERROR: no\r\n##sanboot## one 1\r\n'
-                                        '##sanboot## two 0\r\n')
+    sections, order = wb.parse_sections('x\r\n## cs 0\r\nERROR: no\r\n## one 1\r\n'
+                                        '## two 0\r\n')
     assert order == ['cs', 'one', 'two'] and sections['one'] == ('ERROR: no', 1) and sections['two'] == ('', 0)
     listing = 'sanboot-0123abcd.out\r\nsanboot-89abcdef.reg\r\nsanboot-89abcdef.pkg\r\nsanboot-zz.reg\r\nother.txt\r\n'
     assert wb.leftover_tokens(listing, 'sanboot-0123abcd') == {'89abcdef': ['sanboot-89abcdef.reg',
