@@ -148,6 +148,7 @@ class Machine(object):
                     'TMP': 'C:\\Windows\\Temp', 'SYSTEMDRIVE': 'C:', 'COMSPEC': 'C:\\Windows\\system32\\cmd.exe'}
         self.tasks = {}
         self.task_threads = []
+        self.task_procs = []
         self.driver_store = []
         self.commands = []          # every command line received, for the tests
         self.programs = []          # every program run (name), also inside loops and scheduled tasks
@@ -176,6 +177,12 @@ class Machine(object):
     def wait_tasks(self, timeout=30):
         for thread in list(self.task_threads):
             thread.join(timeout)
+
+    def shutdown(self):
+        """The host goes away: scheduled tasks still waiting or running end."""
+        for proc in self.task_procs:
+            proc.kill()
+        self.wait_tasks(5)
 
     # file system ---------------------------------------------------------------------------------------
     def path(self, win_path, cwd):
@@ -681,13 +688,16 @@ class Context(object):
         proc = Process()
 
         def body():
-            machine.sleep(machine.task_delay, proc)
-            runner = Context(machine, Stdin(b''), proc, as_system=as_system, cwd='C:\\Windows\\System32')
-            word = split_args(line)[0]
-            result = runner.program(word, line[len(line.split(None, 1)[0]):])
-            proc.finish(result.rc)
+            try:
+                machine.sleep(machine.task_delay, proc)
+                runner = Context(machine, Stdin(b''), proc, as_system=as_system, cwd='C:\\Windows\\System32')
+                word = split_args(line)[0]
+                proc.finish(runner.program(word, line[len(line.split(None, 1)[0]):]).rc)
+            except Killed:
+                proc.finish(None)
         thread = threading.Thread(target=body, daemon=True)
         machine.task_threads.append(thread)
+        machine.task_procs.append(proc)
         thread.start()
 
 

@@ -153,6 +153,7 @@ class Endpoint(object):
         with self.lock:
             for shell_id in list(self.shells):
                 self._delete(shell_id)
+        self.machine.shutdown()
 
     def __enter__(self):
         return self.start()

@@ -567,7 +567,7 @@ def _stage_drivers(host, result, cleanup):
             if 'registry was not changed' in str(exc):
                 raise
             raise WinRMError('%s. The registry was not changed (the driver package may be partly staged). %s'
-                             % (exc, _RERUN), phase=exc.phase, applied=False)
+                             % (str(exc).rstrip('.'), _RERUN), phase=exc.phase, applied=False)
         service = entry.get('service')
         result['warnings'] = [w for w in result.get('warnings') or []
                               if not w.startswith('service %s was created from its driver package' % service)]
