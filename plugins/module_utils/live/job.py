@@ -360,8 +360,8 @@ def read_inputs(job, params, system=None, software=None, current=CURRENT):
     if job == 'iscsi_boot_info':
         # the volatile Enum\...\Control keys of the devices present now (live only: a hive file has none)
         reads.append(readset.Read('SYSTEM', (cs or current, 'Enum', 'PCI'), True, ('ActiveService',)))
-    if system is None and params.get('drivers') and nics:
-        reads += _package_guesses(nics, params, current)
+    if system is None and nics:
+        reads += _guesses(nics, params, current)
     return reads
 
 
@@ -384,10 +384,11 @@ class _Nothing(object):
         return tuple(path)
 
 
-def _package_guesses(nics, params, current):
-    """Before the first read: the service and DriverDatabase keys a driver package would name on Windows 7 or 10,
-    x86 or amd64, read with the first round so that a package usually needs no second one (a wrong guess costs a
-    round, never a wrong plan: the plan is made on what read_set names once the host's version is known)."""
+def _guesses(nics, params, current):
+    """Before the first read: the service and DriverDatabase keys the NICs' drivers would name on Windows 7 or 10,
+    x86 or amd64 (a driver package's service, or the one given in nics), read with the first round so that a task
+    usually needs no second one. A wrong guess costs a round, never a wrong plan: the plan is made on what read_set
+    names once the host's version is known."""
     from ansible_collections.sanboot.windows.plugins.module_utils import iscsiboot, readset
     from ansible_collections.sanboot.windows.plugins.module_utils.registry import Planner
     reads = []
@@ -395,10 +396,14 @@ def _package_guesses(nics, params, current):
         os_info = iscsiboot.OsInfo()
         os_info.version, os_info.arch = version, arch
         for nic in nics:
-            try:
-                driver = iscsiboot.driver_from_package(params['drivers'], os_info, nic, params.get('lenient', False),
-                                                       params.get('templates'))[0]
-            except RegistryError:
+            driver = iscsiboot.Driver(nic.service, 'given in nics') if nic.service else None
+            if params.get('drivers'):
+                try:
+                    driver = iscsiboot.driver_from_package(params['drivers'], os_info, nic, params.get('lenient', False),
+                                                           params.get('templates'))[0]
+                except RegistryError:
+                    pass
+            if driver is None:
                 continue
             reads += [readset.Read('SYSTEM', (current, 'Services', driver.service) + sub, recursive, values)
                       for sub, recursive, values in readset.SERVICE_READS]
