@@ -464,7 +464,6 @@ def _finish(result, settings, host, applied_as=None):
         if isinstance(result.get('diff'), dict) and header in result['diff']:
             result['diff'][header] = _label(settings)
     result.pop('backup_file', None)
-    result.pop('dirty', None)
     result['winrm'] = host.session.stats.as_dict()
     result['winrm'].update(host=settings.host, keys_read=host.keys_read, partial_reads=host.partial_reads)
     if host.cleaned:
