@@ -592,6 +592,19 @@ class Context(object):
             return self.result(self.text('fc_same') % tuple(names[:2]) + '\r\n')
         return self.result(self.text('fc_differ') % (names[0], names[1], names[0], names[1]) + '\r\n', rc=1)
 
+    def p_more(self, args):
+        """more +N FILE: the file from line N on (N lines skipped); with its output redirected it does not page."""
+        skip = int(args[0][1:]) if args and args[0].startswith('+') else 0
+        names = [a for a in args if not a.startswith('+') and not a.startswith('/')]
+        path = self.m.path(names[0], self.cwd) if names else None
+        if not path or not os.path.isfile(path):
+            return self.result(err='Cannot access file %s\r\n' % (names[0] if names else ''), rc=1)
+        with open(path, 'rb') as handle:
+            lines = handle.read().replace(b'\r\n', b'\n').split(b'\n')
+        if lines and lines[-1] == b'':
+            lines.pop()
+        return Result(b''.join(line + b'\r\n' for line in lines[skip:]))
+
     def p_ping(self, args):
         self.m.sleep(1, self.proc)
         return self.result('\r\n' + self.text('ping') + '\r\n')

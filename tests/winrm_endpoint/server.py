@@ -167,7 +167,7 @@ class Endpoint(object):
             now = time.time()
             with self.lock:
                 for shell_id, shell in list(self.shells.items()):
-                    if not shell.busy and now - shell.last > shell.idle_timeout:
+                    if not shell.busy and now - shell.last > self.idle_timeout:
                         self.expired.append(shell_id)
                         self._delete(shell_id)
 

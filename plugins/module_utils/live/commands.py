@@ -146,18 +146,29 @@ def cleanup_command(work, tokens):
     return _line(cleanup_steps(tokens), work)
 
 
-def apply_command(work, as_system=False, cleanup=()):
+def apply_command(work, as_system=False, cleanup=(), first=None):
     """Receive the .reg text on stdin (as ASCII lines, written to a file by findstr) and import it, directly or as
-    SYSTEM through a one-shot scheduled task whose result file is written under another name and then renamed."""
+    SYSTEM through a one-shot scheduled task whose result file is written under another name and then renamed.
+
+    With ``first`` (a number of lines, see formats.in_two_parts) the file's tail is imported alone first, behind a
+    header (``more +N`` skips N lines), and the whole file only when that worked."""
     steps = cleanup_steps(cleanup) + [('receive', 'findstr "^" > "%s.reg"' % work)]
     files = ['reg']
+    imports = ['%s.reg' % work]
+    if first:
+        steps.append(('first', '(echo Windows Registry Editor Version 5.00& echo.& more +%d "%s.reg") > "%s.1"'
+                      % (first, work, work)))
+        files.append('1')
+        imports.insert(0, '%s.1' % work)
     if not as_system:
-        steps.append(('import', 'reg import "%s.reg"' % work))
+        steps.append(('import', ' && '.join('reg import "%s"' % name for name in imports)))
     else:
         task = work
-        # No quotes inside /tr (schtasks cannot nest them); at most 261 characters.
-        action = ('cmd /c cd /d %s & reg import %s.reg > %s.log 2>&1 && echo ok> %s.rt || echo failed> %s.rt & '
-                  'ren %s.rt %s.rc' % (WORK_DIR, work, work, work, work, work, work))
+        # No quotes inside /tr (schtasks cannot nest them); at most 261 characters. The group's output (ok or failed)
+        # goes to <work>.rt, renamed to <work>.rc once complete.
+        action = ('cmd /c cd /d %s&(%s&&echo ok||echo failed)>%s.rt&ren %s.rt %s.rc'
+                  % (WORK_DIR, '&&'.join('reg import %s>>%s.log 2>&1' % (name, work) for name in imports),
+                     work, work, work))
         steps += [
             ('task', 'schtasks /create /tn "%s" /ru SYSTEM /sc once /st 00:00 /f /tr "%s"' % (task, action)),
             ('run', 'schtasks /run /tn "%s"' % task),
@@ -174,7 +185,7 @@ def apply_command(work, as_system=False, cleanup=()):
 
 def task_action_length(work):
     """Length of the scheduled task's /tr text (schtasks refuses more than 261 characters)."""
-    line = apply_command(work, True)[1]
+    line = apply_command(work, True, first=99)[1]
     return len(re.search(r'/tr "([^"]*)"', line).group(1).replace(WORK_DIR, 'C:\\Windows\\Temp'))
 
 

@@ -249,6 +249,36 @@ def record_first(reg_text, record_path):
     return header + '\n\n' + '\n\n'.join(first + rest) + '\n'
 
 
+def in_two_parts(reg_text, first):
+    """(.reg text, lines to skip): the sections ``first`` picks moved to the end, so that the host can import them
+    alone first (``more +N`` of the file behind a header) and then the whole file only if that worked.
+
+    Why: whether reg import stops at a key it may not write or carries on is not documented. Imported alone and first,
+    the record of originals is in place before any change (or, for state=absent, every original is back before the
+    record is deleted), whichever it does. None for the lines when one of the parts is empty.
+    """
+    header, sections = split_reg_sections(reg_text)
+    head = [s for s in sections if first(s)]
+    rest = [s for s in sections if not first(s)]
+    if not head or not rest:
+        return reg_text, None
+    before = header + '\n\n' + '\n\n'.join(rest) + '\n\n'
+    skip = len(ascii_reg(before).split(b'\r\n')) - 1
+    return before + '\n\n'.join(head) + '\n', skip
+
+
+def record_part(record_path, state='present'):
+    """The sections to import first: the record of originals (present), every section but its removal (absent)."""
+    prefix = (SYSTEM_PREFIX + '\\' + '\\'.join(record_path[:1])).upper()
+
+    def is_record(section):
+        key = section_key(section).upper()
+        return key == prefix or key.startswith(prefix + '\\')
+    if state == 'absent':
+        return lambda section: not is_record(section)
+    return is_record
+
+
 def touches(reg_text, top_key):
     prefix = (SYSTEM_PREFIX + '\\' + top_key).upper()
     return any(section_key(s).upper() == prefix or section_key(s).upper().startswith(prefix + '\\')

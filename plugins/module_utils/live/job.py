@@ -21,8 +21,8 @@ from ansible_collections.sanboot.windows.plugins.module_utils.live.commands impo
     published_name, queries, read_commands, stage_command, stage_script, work_prefix,
 )
 from ansible_collections.sanboot.windows.plugins.module_utils.live.formats import (
-    PartialHive, ascii_reg, default_label, package_files, pe_embedded_signature, present_instances, record_first,
-    touches,
+    PartialHive, ascii_reg, default_label, in_two_parts, package_files, pe_embedded_signature, present_instances,
+    record_first, record_part, touches,
 )
 from ansible_collections.sanboot.windows.plugins.module_utils.live.transport import Session, WinRMError
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError, fold, path_id
@@ -257,12 +257,12 @@ class LiveHost(object):
         return report
 
     # applying -------------------------------------------------------------------------------------
-    def apply(self, reg_text, as_system, cleanup=(), phase='applying the change'):
+    def apply(self, reg_text, as_system, cleanup=(), first=None, phase='applying the change'):
         try:
             data = ascii_reg(reg_text) + b'\r\n'
         except WinRMError as exc:
             raise WinRMError('%s. %s' % (exc, NOTHING_CHANGED), phase=phase, applied=False)
-        stdout, stderr, rc = self.session.run(phase, apply_command(self.work, as_system, cleanup), stdin=data)
+        stdout, stderr, rc = self.session.run(phase, apply_command(self.work, as_system, cleanup, first), stdin=data)
         sections, _order = parse_sections(stdout)
         self.cleaned_up(sections, cleanup)
         text, code = sections.get('receive', (None, None))
@@ -518,10 +518,15 @@ def _run_job(host, job, params, settings, check_mode):
         host.clean(check_mode)
         return _finish(result, settings, host)
     cleanup = host.cleanup_tokens(check_mode)
-    reg_text = result['reg']
-    records = job == 'iscsi_boot' and params.get('state', 'present') == 'present'
+    reg_text, first = result['reg'], None
+    state = params.get('state', 'present')
+    records = job == 'iscsi_boot' and state == 'present'
     if records:
         reg_text = record_first(reg_text, iscsiboot.STATE_KEY)
+    if job == 'iscsi_boot':
+        # the record alone first (or, to undo, every original back before the record goes), whether reg import
+        # stops at a key it may not write or carries on
+        reg_text, first = in_two_parts(reg_text, record_part(iscsiboot.STATE_KEY, state))
     mode = params.get('system_import') or 'auto'
     as_system = mode == 'always' or (mode == 'auto' and touches(reg_text, 'DriverDatabase'))
     if records:
@@ -529,7 +534,7 @@ def _run_job(host, job, params, settings, check_mode):
         if result['staged_drivers']:
             cleanup = []
     try:
-        code, text = host.apply(reg_text, as_system, cleanup)
+        code, text = host.apply(reg_text, as_system, cleanup, first)
     except WinRMError as exc:
         if exc.phase == 'applying the change' and exc.applied is not False:
             raise WinRMError('%s. The change may be partly applied: %s' % (exc, _RERUN), phase=exc.phase)

@@ -39,7 +39,7 @@ WIN81_NIC = {'id': 'PCI\\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02'}
 VIRTIO_NIC = 'PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00'
 WIN7_PRESENT = {'PCI\\VEN_8086&DEV_100F&SUBSYS_075015AD&REV_01\\4&b70f118&0&0888': 'E1G60'}
 # what the plugins may run on a host: stock Windows 7 SP1 (PowerShell only to write a driver package's files)
-ALLOWED = {'cmd', 'cd', 'reg', 'dir', 'type', 'del', 'findstr', 'schtasks', 'ping', 'ren', 'pnputil', 'fc', 'copy',
+ALLOWED = {'cmd', 'cd', 'reg', 'dir', 'type', 'del', 'findstr', 'more', 'schtasks', 'ping', 'ren', 'pnputil', 'fc', 'copy',
            'rmdir', 'powershell'}
 
 
@@ -299,9 +299,16 @@ def test_schtasks_run_returns_first_and_the_result_file_appears_whole(host, tmp_
 def test_a_dropped_run_leaves_work_that_the_next_run_removes(host, tmp_path):
     # The connection drops while the SYSTEM task imports; WinRM ends the shell after IdleTimeout and with it the
     # wait loop, so the task and the work files stay. The next run finds them by name and removes them.
-    machine, endpoint = host(WIN81, task_delay=100000, endpoint_args={'idle_timeout': 0.5})
-    # everything after the change was sent is lost (the reads have no stdin: the first Send is the change's)
-    endpoint.drop = lambda action, n: action != 'Send' and endpoint.counts.get('Send', 0) >= 1
+    machine, endpoint = host(WIN81, task_delay=100000)
+
+    def drop(action, n):
+        # everything after the change was sent is lost (the reads have no stdin: the first Send is the change's);
+        # the shell's IdleTimeout is short (half a second) from then on
+        if action != 'Send' and endpoint.counts.get('Send', 0) >= 1:
+            endpoint.idle_timeout = 0.5
+            return True
+        return False
+    endpoint.drop = drop
     nic = {'id': VIRTIO_NIC, 'service': 'E1G60'}
     with pytest.raises(wb.WinRMError, match='dropped while applying the change.*Running the task again is safe'):
         wb.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))
@@ -313,7 +320,7 @@ def test_a_dropped_run_leaves_work_that_the_next_run_removes(host, tmp_path):
     left = temp_files(machine)          # the task has not run yet (Task Scheduler is slow today)
     assert machine.tasks and left and all(name.startswith('sanboot-') for name in left)
     endpoint.drop = None
-    machine.task_delay = 2
+    endpoint.idle_timeout, machine.task_delay = 180, 2
     check = wb.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint), check_mode=True)
     assert check['leftovers'] and temp_files(machine) == left         # check mode only reports them
     rerun = wb.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))
