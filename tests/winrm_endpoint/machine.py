@@ -31,7 +31,7 @@ from ansible_collections.sanboot.windows.tests.winrm_endpoint.cmdline import (
     For, Group, If, ParseError, expand_delayed, expand_percent, parse_seq, split_args, split_redirections, substitute,
 )
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.messages import MESSAGES
-from ansible_collections.sanboot.windows.tests.winrm_endpoint.regexe import Reg, current_control_set  # noqa: F401
+from ansible_collections.sanboot.windows.tests.winrm_endpoint.regexe import Reg
 
 
 class Killed(Exception):

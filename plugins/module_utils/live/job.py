@@ -230,11 +230,10 @@ class LiveHost(object):
             text, code = sections.get(tag, (None, None))
             # exit codes only: copy's own message ("1 file(s) copied.") is translated; fc /b compares the copy
             if code != 0:
+                shown = _clip(text if text is not None else stdout + stderr)
                 raise WinRMError('staging driver package %s failed at step %s (exit code %s): %s. The registry was '
                                  'not changed; work files under %%SystemRoot%%\\Temp\\%s.* may remain and the next run '
-                                 'removes them.' % (inf_name, tag, code, _clip(text if text is not None else
-                                                                                 stdout + stderr), self.work),
-                                 phase=phase)
+                                 'removes them.' % (inf_name, tag, code, shown, self.work), phase=phase)
         text, code = sections.get('pnputil', ('', None))
         report['pnputil'] = {'rc': code, 'output': text, 'in_driver_store': code in PNPUTIL_OK}
         report['published_name'] = published_name(sections.get('published', ('', 0))[0])

@@ -337,8 +337,8 @@ class Session(object):
             if detail:
                 msg += ' (%s)' % detail[:300]
         else:
-            msg = 'WinRM error talking to %s %s (transport %s): %s: %s' % (endpoint, where, transport,
-                                                                          exc.__class__.__name__, exc)
+            msg = 'WinRM error talking to %s %s (transport %s): %s: %s' % (
+                endpoint, where, transport, exc.__class__.__name__, exc)
         return WinRMError(self.settings.redact(msg), phase=self.phase)
 
     def _call(self, fn, *args, **kwargs):

@@ -264,20 +264,25 @@ def test_reg_query_of_system_only_keys_ends_with_exit_code_1_after_the_rest(host
     assert info['findings'] == offline_info['findings'] and info['os'] == offline_info['os']
 
 
-@pytest.mark.parametrize('on_error', ['stop', 'continue'])
-def test_reg_import_that_fails_at_a_key_then_undo_and_rerun(host, tmp_path, on_error):
+@pytest.mark.parametrize('on_error, failing', [('stop', 'Tcpip\\Parameters'), ('continue', 'Tcpip\\Parameters'),
+                                               ('continue', 'iscsi_boot\\originals')],
+                         ids=['stop', 'carry-on', 'carry-on-at-the-record'])
+def test_reg_import_that_fails_at_a_key_then_undo_and_rerun(host, tmp_path, on_error, failing):
     # Whether reg.exe stops at the first key it cannot write or carries on is not documented by Microsoft (Wine's
-    # reg.exe carries on: programs/reg/import.c); both are handled: the host is read back either way.
-    machine, endpoint = host(WIN81, fail_import_key='Tcpip\\Parameters', import_on_error=on_error)
+    # reg.exe carries on: programs/reg/import.c); both are handled. The record is imported alone first, so no change
+    # is made unless it is in place, and the host is read back either way.
+    machine, endpoint = host(WIN81, fail_import_key=failing, import_on_error=on_error)
     params = {'nics': [WIN81_NIC]}
     result = wb.run_live('iscsi_boot', params, settings(endpoint))
-    assert result['failed'] and result['applied'] and result['not_applied']
+    assert result['failed'] and result['not_applied']
     assert len(result['applied']) + len(result['not_applied']) == len(result['changes'])
     phases = [p['phase'] for p in result['winrm']['phases']]
     assert phases[-2:] == ['applying the change', 'reading the registry after a failed import']
+    changed = [c for c in result['applied'] if not c['key'].startswith('sanboot.windows')]
+    assert bool(changed) == (failing != 'iscsi_boot\\originals')     # no change without its record
     undo = wb.run_live('iscsi_boot', {'state': 'absent'}, settings(endpoint))
     assert undo['changed'] and dump_hive(machine.system) == original(WIN81)
-    machine.fail_import_key = 'Tcpip\\Parameters'
+    machine.fail_import_key = failing
     wb.run_live('iscsi_boot', params, settings(endpoint))
     done = wb.run_live('iscsi_boot', params, settings(endpoint))
     assert done['changed'] and not done.get('failed')
@@ -340,8 +345,8 @@ def test_an_unregistered_catalog_and_no_embedded_signature(host, tmp_path, signe
     result = wb.run_live('iscsi_boot', params, settings(endpoint))
     assert result['changed'] and not result.get('failed')
     staged = result['staged_drivers'][0]
-    assert not staged['pnputil']['in_driver_store'] and staged['unsigned_binaries'] == ([] if signed else
-                                                                                       ['System32\\drivers\\netkvm.sys'])
+    unsigned = [] if signed else ['System32\\drivers\\netkvm.sys']
+    assert not staged['pnputil']['in_driver_store'] and staged['unsigned_binaries'] == unsigned
     fatal = [w for w in result['warnings'] if '0x7B' in w]
     assert bool(fatal) != signed and len([w for w in result['warnings'] if 'pnputil' in w]) == 1
 
@@ -359,8 +364,8 @@ def test_connection_timeouts_of_10_and_20_seconds(host):
 def test_a_short_password_does_not_destroy_messages(host):
     _m, endpoint = host(WIN81)
     with pytest.raises(wb.WinRMError) as err:
-        wb.run_live('iscsi_boot_info', {}, wb.Settings('127.0.0.1', endpoint.port, 'nobody', 'p', scheme='http',
-                                                        transport='basic'))
+        wb.run_live('iscsi_boot_info', {},
+                    wb.Settings('127.0.0.1', endpoint.port, 'nobody', 'p', scheme='http', transport='basic'))
     assert 'authentication failed at http://127.0.0.1:%d/wsman (HTTP 401)' % endpoint.port in str(err.value)
     assert "for user 'nobody' with transport basic" in str(err.value)
 

@@ -104,10 +104,10 @@ def _commands():
     jobs = [(arguments, r) for r in reads for arguments, _n in wb.queries(r)]
     jobs.append((wb.lookup_query('SYSTEM', (wb.CURRENT, 'Services'), 'Psched'), None))
     work = 'sanboot-0123abcd'
-    return ([c for c, _t in wb.read_commands(work, jobs)] + [wb.apply_command(work), wb.apply_command(work, True),
-            wb.cleanup_command(work, ['89abcdef']), wb.stage_command(work, 'netkvm.inf', [('netkvm.sys',
-                                                                                         'System32\\drivers\\netkvm.sys')],
-                                                                 True)])
+    copies = [('netkvm.sys', 'System32\\drivers\\netkvm.sys')]
+    return ([c for c, _t in wb.read_commands(work, jobs)] +
+            [wb.apply_command(work), wb.apply_command(work, True, first=12), wb.cleanup_command(work, ['89abcdef']),
+             wb.stage_command(work, 'netkvm.inf', copies, True)])
 
 
 def test_what_a_security_team_sees_on_the_host():
@@ -135,8 +135,8 @@ def test_output_cut_back_into_steps_and_leftovers_by_name():
                                         '## two 0\r\n')
     assert order == ['cs', 'one', 'two'] and sections['one'] == ('ERROR: no', 1) and sections['two'] == ('', 0)
     listing = 'sanboot-0123abcd.out\r\nsanboot-89abcdef.reg\r\nsanboot-89abcdef.pkg\r\nsanboot-zz.reg\r\nother.txt\r\n'
-    assert wb.leftover_tokens(listing, 'sanboot-0123abcd') == {'89abcdef': ['sanboot-89abcdef.reg',
-                                                                             'sanboot-89abcdef.pkg']}
+    found = wb.leftover_tokens(listing, 'sanboot-0123abcd')
+    assert found == {'89abcdef': ['sanboot-89abcdef.reg', 'sanboot-89abcdef.pkg']}
 
 
 def test_redaction_replaces_whole_tokens_only():
