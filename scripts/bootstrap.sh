@@ -16,10 +16,11 @@ APT_PACKAGES=(
   # appliance (supermin only reads it) and NTFS; qemu-img
   python3 python3-venv python3-hivex libhivex-bin
   python3-guestfs libguestfs-tools linux-image-amd64 ntfs-3g qemu-utils
-  # test: building images (sfdisk, xz), the .reg cross-check (hivexregedit), cab reading (cabextract), the boot
+  # test: building images (sfdisk, xz), the .reg cross-check (hivexregedit), an independent hive reader (libregf),
+  # cab reading (cabextract), the boot
   # server (tgt, libiscsi, qemu with its iscsi:// driver, iPXE, nasm for the probe, iproute2, nginx), the
   # ansible-test tree (git, rsync) and its shellcheck sanity test
-  shellcheck fdisk xz-utils libwin-hivex-perl cabextract
+  shellcheck fdisk xz-utils libwin-hivex-perl python3-libregf cabextract
   tgt libiscsi-bin qemu-system-x86 qemu-block-extra ipxe nasm iproute2 nginx-light git rsync
 )
 missing=()
@@ -35,7 +36,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 stamp=$VENV/.sanboot-bootstrap
-want=$(cat requirements-dev.txt constraints.txt | sha256sum | cut -c1-16)
+want=$(cat requirements-dev.txt constraints.txt scripts/debian-venv.sh | sha256sum | cut -c1-16)
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "bootstrap: building $VENV"
   scripts/debian-venv.sh "$VENV"
@@ -73,9 +74,10 @@ if [[ $qemu_says == *"Unknown protocol"* ]]; then
 fi
 
 # The venv sees Debian's bindings and has its pinned tools.
-if ! out=$("$VENV/bin/python" -c 'import hivex, guestfs, ansible, winrm, pytest, hypothesis' 2>&1); then
+if ! out=$("$VENV/bin/python" -c 'import hivex, guestfs, pyregf, dissect.regf, ansible, winrm, pytest, hypothesis' 2>&1)
+then
   fail "the venv $VENV cannot import its requirements ($(echo "$out" | tail -n 1)):" \
-    "sudo apt-get install python3-hivex python3-guestfs, then rm -rf $VENV and run make bootstrap"
+    "sudo apt-get install python3-hivex python3-guestfs python3-libregf, then rm -rf $VENV and run make bootstrap"
 fi
 
 # tgtd starts and answers on its control socket (in a private network namespace, so no port is taken; needs root,

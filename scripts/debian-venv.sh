@@ -8,7 +8,8 @@ rm -rf "$VENV"
 mkdir -p "$(dirname "$VENV")"
 /usr/bin/python3 -m venv "$VENV"
 mkdir -p "$VENV/debian-bindings"
-for f in hivex libhivexmod.cpython-311-x86_64-linux-gnu.so guestfs.py libguestfsmod.cpython-311-x86_64-linux-gnu.so; do
+for f in hivex libhivexmod.cpython-311-x86_64-linux-gnu.so guestfs.py libguestfsmod.cpython-311-x86_64-linux-gnu.so \
+    pyregf.cpython-311-x86_64-linux-gnu.so; do
   if [ -e "/usr/lib/python3/dist-packages/$f" ]; then
     ln -sf "/usr/lib/python3/dist-packages/$f" "$VENV/debian-bindings/$f"
   fi

@@ -16,7 +16,11 @@ options:
       - Path of the offline hive file to edit, on the host the task runs on (usually the controller, delegated
         to localhost), for example C(/images/win7/Windows/System32/config/SYSTEM).
       - The file is replaced atomically (written beside it, then renamed), so an interrupted run leaves the old
-        hive or the new one, never a broken file. Owner and mode are kept.
+        hive or the new one, never a broken file. Owner, group and mode are kept; a run that could not keep them
+        (an unprivileged user, a file that is not theirs) changes nothing and says so.
+      - A run that changes the hive locks it (a C(.<name>.sanboot-lock) file beside it) from before it reads the hive
+        until the new one is in place; other runs on the same hive wait for it (up to 15 minutes), so tasks with
+        C(forks) or several playbooks at once never lose each other's changes. Check mode does not wait.
       - Exactly one of O(hive), O(image) and O(images) is required.
     type: path
   image:
@@ -28,7 +32,8 @@ options:
       - The appliance writes to a temporary qcow2 overlay; the image changes only in the final C(qemu-img commit) of
         the few changed clusters, so any failure before that (a full file system, a missing driver file, a killed
         run) leaves the image as it was.
-      - An image another process has open for writing (a running VM) is refused.
+      - An image another process has open for writing (a running VM) is refused. Runs of this collection on the
+        same image wait for each other (a lock file beside it); a run in check mode waits only for one that writes.
       - Needs libguestfs (Debian C(python3-guestfs) and C(libguestfs-tools)). Where KVM misbehaves, set
         C(LIBGUESTFS_BACKEND_SETTINGS=force_tcg) in the environment; the collection does not force it.
     type: path
@@ -63,6 +68,9 @@ options:
     description:
       - Keep the previous hive as C(<hive>.<pid>.<timestamp>~) when something changes; its path is returned
         as RV(backup_file). The backup is a hard link to the old file where possible, so it costs no copy.
+      - One backup per series of writes, not per task. While the hive is still exactly what the previous write
+        of this collection left (no other program changed it) and that write was less than an hour ago, the
+        backup made then, the hive as it was before the series, is returned again instead of a new one.
       - With an image, the previous hive is kept on the host beside the image, as C(<image>.SYSTEM.<timestamp>~).
     type: bool
     default: true

@@ -24,9 +24,11 @@ options:
   nics:
     description:
       - The boot network adapters, as the target hardware presents them. Each entry is a PCI ID as Windows writes it
-        (C(PCI\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03), most specific is best), as C(lspci -n) prints it
-        (C(8086:100e)), or a dictionary with C(id), optionally C(service) (the in-box driver service that drives it,
-        for example C(E1G60) for QEMU's e1000 on Windows 7) and C(location) (C(PCIROOT(0)#PCI(0300))).
+        (C(PCI\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03), most specific is best), as lspci prints it
+        (C(8086:100e), C([8086:100e]), a whole C(lspci -nn) line, or C(8086:100e 1af4:1100) with the subsystem
+        vendor and device), or a dictionary with C(id), optionally C(service) (the in-box driver service that drives it,
+        for example C(E1G60) for QEMU's e1000 on Windows 7) and C(location) (V(PCIROOT(0\)#PCI(0300\))). The same ID twice is allowed with two different
+        C(location)s (the ports of a multi-port card), one entry per port.
       - M(sanboot.windows.iscsi_boot_info) lists the adapters an installation has seen, and the boot server's
         discovery mode reports the IDs of new machines.
     type: list

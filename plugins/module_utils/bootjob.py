@@ -65,9 +65,14 @@ def parse_nics(specs):
     nics = [iscsiboot.parse_nic(spec) for spec in specs or []]
     seen = set()
     for nic in nics:
-        if nic.most_specific.upper() in seen:
-            raise iscsiboot.BootError('%s is listed twice in nics' % nic)
-        seen.add(nic.most_specific.upper())
+        # a dual-port card: the same ID twice, one entry per port, told apart by location
+        key = (nic.most_specific.upper(), nic.location)
+        if key in seen:
+            raise iscsiboot.BootError(
+                '%s is listed twice in nics%s' % (nic, ' with the same location' if nic.location else
+                                                  ': for the ports of a multi-port card give each its location '
+                                                  '(PCIROOT(0)#PCI(0300)#PCI(0000))'))
+        seen.add(key)
     return nics
 
 

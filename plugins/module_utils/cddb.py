@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.sanboot.windows.plugins.module_utils import hwid
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
     RegistryError, Value, split_path,
 )
@@ -37,8 +38,6 @@ START_TYPES = {'boot': 0, 'system': 1, 'auto': 2, 'demand': 3, 'disabled': 4}
 SERVICE_TYPES = {'kernel': 1, 'filesystem': 2, 'adapter': 4, 'recognizer': 8, 'own_process': 16, 'share_process': 32}
 ERROR_CONTROLS = {'ignore': 0, 'normal': 1, 'severe': 2, 'critical': 3}
 
-# Windows' MAX_DEVICE_ID_LEN; device IDs are printable ASCII without ',' (cfgmgr32.h, "Device Identification Strings").
-MAX_DEVICE_ID_LEN = 200
 _GUID_RE = re.compile(r'^\{?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}?$')
 _SERVICE_RE = re.compile(r'^[^\\/\x00-\x1f]{1,256}$')
 
@@ -78,18 +77,8 @@ def class_guid(value=None, class_name=None):
 
 
 def validate_device_id(device_id):
-    if not isinstance(device_id, str) or not device_id.strip():
-        raise RegistryError('hardware ID %r is empty' % (device_id,))
-    device_id = device_id.strip()
-    if len(device_id) > MAX_DEVICE_ID_LEN:
-        raise RegistryError('hardware ID %r is longer than %d characters' % (device_id, MAX_DEVICE_ID_LEN))
-    if '#' in device_id:
-        raise RegistryError('hardware ID %r contains "#": give the ID as Windows lists it, with backslashes '
-                            '(PCI\\VEN_8086&DEV_100E), not as a CriticalDeviceDatabase key name' % device_id)
-    if any(ord(c) < 0x20 or ord(c) > 0x7e or c == ',' for c in device_id):
-        raise RegistryError('hardware ID %r contains characters Windows does not allow in device IDs '
-                            '(control characters, non-ASCII or ",")' % device_id)
-    return device_id
+    """A hardware ID in the collection's one grammar (hwid.py), in the form Windows writes it."""
+    return hwid.hardware_id(device_id)
 
 
 def cddb_key_name(device_id):

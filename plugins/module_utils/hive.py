@@ -18,7 +18,7 @@ import shutil
 import struct
 import tempfile
 
-from ansible_collections.sanboot.windows.plugins.module_utils import regf
+from ansible_collections.sanboot.windows.plugins.module_utils import lock, regf
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
     REG_DWORD, RegistryError, Value, fold, join_path, path_id, split_path,
 )
@@ -38,6 +38,8 @@ except ImportError as exc:  # pragma: no cover - depends on the host
     HIVEX_IMPORT_ERROR = str(exc)
 
 REGF_MAGIC = b'regf'
+BIG_VALUE = 16344        # CM_KEY_VALUE_BIG: longer data goes into big-data (db) records
+MAX_DEPTH = 512         # levels of keys (MSDN "Registry Element Size Limits")
 HEADER_SIZE = 4096
 
 
@@ -59,7 +61,11 @@ class HiveHeader(object):
                 raise HiveError('hive file %s does not exist' % path)
             if exc.errno == errno.EISDIR:
                 raise HiveError('%s is a directory, not a hive file' % path)
-            raise HiveError('cannot read hive file %s: %s' % (path, exc.strerror or exc))
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                raise HiveError('hive file %s is not readable for this user (%s). Nothing was changed. Run the task as '
+                                'a user who may read it (become: true), or make it readable (chmod).'
+                                % (path, exc.strerror))
+            raise HiveError('cannot read hive file %s: %s. Nothing was changed.' % (path, exc.strerror or exc))
         if len(block) < 512 or block[:4] != REGF_MAGIC:
             raise HiveError('%s is not a Windows registry hive (no "regf" signature at the start of the file)' % path)
         self.sequence1, self.sequence2 = struct.unpack_from('<II', block, 4)
@@ -119,7 +125,7 @@ class Hive(object):
             raise HiveError('%s is not a readable registry hive: libhivex refused it (%s). The file may be '
                             'truncated or corrupt. Nothing was changed.' % (path, exc))
         self.writable = write
-        self._nodes = {(): self._root}      # path_id -> node handle
+        self._chains = {(): (self._root,)}  # path_id -> node handles from the root down to the key
         self._children = {}                 # node -> {fold(name): (name, node)}
         self._values = {}                   # node -> {fold(name): Value}
         self._new_keys = []                 # regf.NewKey, written at commit (see apply)
@@ -141,21 +147,27 @@ class Hive(object):
     def node(self, path):
         parts = split_path(path)
         pid = path_id(parts)
-        node = self._nodes.get(pid)
-        if node is not None:
-            return node
-        node = self._root
-        for depth, part in enumerate(parts):
-            cached = self._nodes.get(pid[:depth + 1])
-            if cached is not None:
-                node = cached
-                continue
-            entry = self._child_map(node).get(fold(part))
+        chain = self._chains.get(pid)
+        if chain is not None:
+            return chain[-1]
+        if len(parts) > MAX_DEPTH:
+            raise HiveError('%s: key path deeper than %d levels, the most Windows allows: %s'
+                            % (self.path, MAX_DEPTH, join_path(parts[:8]) + '\\...'))
+        known = len(parts) - 1
+        while pid[:known] not in self._chains:
+            known -= 1
+        chain = self._chains[pid[:known]]
+        for depth in range(known, len(parts)):
+            entry = self._child_map(chain[-1]).get(fold(parts[depth]))
             if entry is None:
                 return None
-            node = entry[1]
-            self._nodes[pid[:depth + 1]] = node
-        return node
+            if entry[1] in chain:
+                # A damaged subkey index can point back at an ancestor; walking it would never end.
+                raise HiveError('%s: the hive is damaged: key %s lists one of its own parents as a subkey. '
+                                'Nothing was changed.' % (self.path, join_path(parts[:depth + 1])))
+            chain += (entry[1],)
+            self._chains[pid[:depth + 1]] = chain
+        return chain[-1]
 
     def _value_map(self, node):
         vmap = self._values.get(node)
@@ -241,12 +253,44 @@ class Hive(object):
         return parts
 
     # writing ---------------------------------------------------------------------------------------
+    def check_plan(self, plan):
+        """Refuse, before anything is written (and in check mode too), what libhivex would write wrongly.
+
+        Hives of format 1.4 and later (Windows XP on) keep a value of more than 16344 bytes in big-data records;
+        libhivex writes such a value as one plain cell, which Windows and other readers then misread, and it
+        rewrites every value of a key when it sets or deletes one (so a big value already there, such as
+        ProductOptions\\ProductPolicy, would be damaged too). Found by reading our writes with libregf and
+        dissect.regf (tests/unit/plugins/module_utils/test_independent_readers.py).
+        """
+        if self.header.minor < 4:
+            return
+        checked = set()
+        for op in plan:
+            if op.kind == 'set_value' and len(op.value.data) > BIG_VALUE:
+                raise HiveError('%s: the value %s of %s would be %d bytes; values over %d bytes need the registry\'s '
+                                'big-data records, which libhivex cannot write. Nothing was changed.'
+                                % (self.path, op.value.name or '(Default)', join_path(op.path), len(op.value.data),
+                                   BIG_VALUE))
+            if op.kind not in ('set_value', 'delete_value') or path_id(op.path) in checked:
+                continue
+            checked.add(path_id(op.path))
+            if self.node(op.path) is None:
+                continue
+            for value in self.values(op.path):
+                if len(value.data) > BIG_VALUE and fold(value.name) != fold(op.name or ''):
+                    raise HiveError(
+                        '%s: %s holds %s, a value of %d bytes kept in big-data records, and libhivex would damage it '
+                        'while changing %s of the same key. Nothing was changed; this key cannot be edited offline by '
+                        'this collection.' % (self.path, join_path(op.path), value.name or '(Default)',
+                                              len(value.data), op.name or '(Default)'))
+
     def apply(self, plan):
         """Apply a plan. New keys (and their values) are written at commit() by regf.append_keys, which is
         linear where libhivex is quadratic in the number of siblings; everything else goes through libhivex.
         After apply() the handle only serves commit(): new keys are not visible through it."""
         if not self.writable:
             raise HiveError('hive %s was opened read-only' % self.path)
+        self.check_plan(plan)
         rest = self._split_new_keys(plan)
         self._apply_hivex(rest)
 
@@ -280,7 +324,7 @@ class Hive(object):
                     parent = self.node(op.path[:-1])
                     child = h.node_add_child(parent, op.path[-1])
                     self._child_map(parent)[fold(op.path[-1])] = (op.path[-1], child)
-                    self._nodes[path_id(op.path)] = child
+                    self._chains[path_id(op.path)] = self._chains[path_id(op.path[:-1])] + (child,)
                     self._children[child] = {}
                     self._values[child] = {}
                 elif op.kind == 'set_value':
@@ -299,8 +343,8 @@ class Hive(object):
                     h.node_delete_child(node)
                     self._child_map(parent).pop(fold(op.path[-1]), None)
                     pid = path_id(op.path)
-                    for other in [k for k in self._nodes if k[:len(pid)] == pid]:
-                        node_h = self._nodes.pop(other)
+                    for other in [k for k in self._chains if k[:len(pid)] == pid]:
+                        node_h = self._chains.pop(other)[-1]
                         self._children.pop(node_h, None)
                         self._values.pop(node_h, None)
                 else:
@@ -312,39 +356,54 @@ class Hive(object):
     def commit(self, backup=True):
         """Write the changed hive next to the original and rename it into place.
 
-        A crash at any moment leaves the old file or the new one, never a half-written hive. The backup is
-        a hard link to the old inode when possible (no copy), else a copy. Returns the backup path or None.
+        A crash at any moment leaves the old file or the new one, never a half-written hive. The new file gets the
+        old one's owner, group and mode before the rename; when that is not allowed, nothing is replaced. The backup
+        is a hard link to the old inode when possible (no copy), else a copy. Returns the backup path or None.
+        Errors name the hive and its folder (never the temporary file) and say that nothing was changed.
         """
         directory = os.path.dirname(os.path.abspath(self.path))
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(self.path), suffix='.sanboot-tmp',
-                                   dir=directory)
+        try:
+            st = os.stat(self.path)
+            fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(self.path), suffix='.sanboot-tmp',
+                                       dir=directory)
+        except OSError as exc:
+            raise lock.space_error(self.path, exc)
         os.close(fd)
         backup_path = None
         try:
             try:
                 self.h.commit(tmp)
             except RuntimeError as exc:
-                raise HiveError('%s: libhivex could not write the new hive (%s); the original is unchanged'
+                code = _errno_of(exc)
+                if code is not None:
+                    raise lock.space_error(self.path, OSError(code, os.strerror(code)))
+                raise HiveError('%s: libhivex could not write the new hive (%s). Nothing was changed.'
                                 % (self.path, exc))
-            if self._new_keys:
-                regf.append_keys_to_file(tmp, self._new_keys)
-            st = os.stat(self.path)
-            os.chmod(tmp, st.st_mode & 0o7777)
-            if hasattr(os, 'chown'):
-                try:
-                    os.chown(tmp, st.st_uid, st.st_gid)
-                except OSError:
-                    pass
-            with open(tmp, 'rb+') as f:
-                os.fsync(f.fileno())
-            if backup:
-                backup_path = backup_name(self.path)
-                try:
-                    os.link(self.path, backup_path)
-                except OSError:
-                    shutil.copy2(self.path, backup_path)
-            os.rename(tmp, self.path)
-            tmp = None
+            try:
+                if self._new_keys:
+                    regf.append_keys_to_file(tmp, self._new_keys)
+                with open(tmp, 'rb+') as f:
+                    os.fsync(f.fileno())
+                if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+                    try:
+                        os.chown(tmp, st.st_uid, st.st_gid)
+                    except OSError as exc:
+                        if exc.errno not in (errno.EPERM, errno.EACCES):
+                            raise
+                        raise lock.cannot_keep_owner(self.path, st)
+                os.chmod(tmp, st.st_mode & 0o7777)     # after chown, which may clear set-id bits
+                if backup:
+                    backup_path = backup_name(self.path)
+                    try:
+                        os.link(self.path, backup_path)
+                    except OSError:
+                        shutil.copy2(self.path, backup_path)
+                os.rename(tmp, self.path)
+                tmp = None
+            except OSError as exc:
+                if backup_path and os.path.exists(backup_path):
+                    os.unlink(backup_path)
+                raise lock.space_error(self.path, exc)
             _fsync_dir(directory)
         finally:
             if tmp is not None and os.path.exists(tmp):
@@ -352,10 +411,24 @@ class Hive(object):
         return backup_path
 
 
+def _errno_of(exc):
+    """libhivex's bindings raise RuntimeError(strerror(errno)); map the text back to the errors users can fix."""
+    text = str(exc)
+    for code in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EFBIG):
+        if os.strerror(code) in text:
+            return code
+    return None
+
+
 def backup_name(path):
-    """Ansible's backup naming (module.backup_local): <file>.<pid>.<timestamp>~"""
+    """Ansible's backup naming (module.backup_local): <file>.<pid>.<timestamp>~, made unique."""
     stamp = datetime.datetime.now().strftime('%Y-%m-%d@%H:%M:%S')
-    return '%s.%d.%s~' % (path, os.getpid(), stamp)
+    name = '%s.%d.%s~' % (path, os.getpid(), stamp)
+    counter = 1
+    while os.path.lexists(name):
+        counter += 1
+        name = '%s.%d.%s.%d~' % (path, os.getpid(), stamp, counter)
+    return name
 
 
 def _fsync_dir(directory):

@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import tempfile
 
+from ansible_collections.sanboot.windows.plugins.module_utils import lock
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 
 try:
@@ -71,12 +72,16 @@ def writers_of(path):
     return pids
 
 
-def inspect_file(path, fmt=None):
-    """qemu-img's view of an image: {'format', 'virtual-size', ...}; ImageError for anything unusable."""
+def check_exists(path):
     if not os.path.exists(path):
         raise ImageError('disk image %s does not exist' % path)
     if os.path.isdir(path):
         raise ImageError('%s is a directory, not a disk image' % path)
+
+
+def inspect_file(path, fmt=None):
+    """qemu-img's view of an image: {'format', 'virtual-size', ...}; ImageError for anything unusable."""
+    check_exists(path)
     busy = writers_of(path)
     if busy:
         raise ImageError('disk image %s is open for writing by another process (PID %s); stop it (a running VM?) '
@@ -287,6 +292,9 @@ class InstallEditor(object):
         self.check_mode = check_mode
         self.backup = backup
         self.image_name = image_name
+        self.lock = None            # the image's lock.Held (a writer's)
+        self.reusable = {}          # hive name -> backup made earlier in this series of writes (lock.valid_backups)
+        self.backups = {}           # hive name -> backup made by this run (None: none made)
         # Read-write unless in check mode: the appliance writes to the overlay, so one mount serves all.
         session.mount(install, writable=not check_mode)
         self.config = session.resolve('/' + _guest_join(install.systemroot, 'system32', 'config'))
@@ -333,11 +341,13 @@ class InstallEditor(object):
             old = f.read()
         with open(local, 'rb') as f:
             new = f.read()
-        backup = None
-        if self.backup:
-            stamp = datetime.datetime.now().strftime('%Y-%m-%d@%H:%M:%S')
-            backup = os.path.join(backup_dir, '%s.%s.%s~' % (self.image_name, os.path.basename(guest), stamp))
-            shutil.copyfile(local + '.orig', backup)
+        name = os.path.basename(guest).upper()
+        previous = self.reusable.get(name)
+        made = None
+        if self.backup and not previous:
+            made = self._keep_backup(local + '.orig', backup_dir, os.path.basename(guest))
+        self.backups[name] = made
+        backup = (made or previous) if self.backup else None
         for offset, data in changed_ranges(old, new):
             for start in range(0, len(data), PWRITE_MAX):
                 chunk = data[start:start + PWRITE_MAX]
@@ -346,6 +356,29 @@ class InstallEditor(object):
                     raise ImageError('short write to %s in the image' % guest)
         if len(new) < len(old):
             self.g.truncate_size(guest, len(new))
+        return backup
+
+    def _keep_backup(self, source, backup_dir, name):
+        """Copy the hive as it was to <image>.<hive>.<timestamp>~ beside the image, with the image's owner and mode
+        (minus execute bits): it holds the same data."""
+        stamp = datetime.datetime.now().strftime('%Y-%m-%d@%H:%M:%S')
+        backup = os.path.join(backup_dir, '%s.%s.%s~' % (self.image_name, name, stamp))
+        counter = 1
+        while os.path.lexists(backup):
+            counter += 1
+            backup = os.path.join(backup_dir, '%s.%s.%s.%d~' % (self.image_name, name, stamp, counter))
+        image = os.path.join(backup_dir, self.image_name)
+        try:
+            shutil.copyfile(source, backup)
+            st = os.stat(image)
+            if os.geteuid() == 0:
+                os.chown(backup, st.st_uid, st.st_gid)
+            os.chmod(backup, st.st_mode & 0o666)
+        except OSError as exc:
+            if os.path.exists(backup):
+                os.unlink(backup)
+            raise lock.space_error(image, exc, what='the backup of its %s hive' % name,
+                                   need=os.path.getsize(source))
         return backup
 
 
@@ -392,15 +425,40 @@ def copy_driver_files(editor, files, label=None):
     return written
 
 
-def run_on_images(images, job, check_mode=False, backup=True):
+def run_on_images(images, job, check_mode=False, backup=True, lock_timeout=lock.LOCK_TIMEOUT):
     """Run ``job(editor)`` on the Windows installation of each image, sharing one appliance.
 
     ``images``: [{'path', 'format' (or None), 'root' (or None)}]. ``job`` returns a result dict with
     'changed'. Returns the list of results (one per image, in order); raises ImageError before touching any
-    image when one of them cannot be used.
+    image when one of them cannot be used. A writer holds each image's lock (lock.py) from before it reads the
+    image until its changes are committed; a reader (check mode, the doctor) holds a shared lock while its
+    appliance runs, since a writer changes the image in place.
     """
     if not images:
         raise ImageError('no image given')
+    for image in images:
+        check_exists(image['path'])
+    reals = [os.path.realpath(i['path']) for i in images]
+    if not check_mode:
+        for index, real in enumerate(reals):
+            if real in reals[:index]:
+                raise ImageError('disk image %s is listed twice in images: each image may be changed once per task '
+                                 '(merge the two entries). Nothing was changed.' % images[index]['path'])
+    held = {}
+    try:
+        # Sorted, so two runs on overlapping lists of images cannot each hold one lock the other waits for.
+        for real in sorted(set(reals)):
+            held[real] = lock.acquire(real, shared=check_mode, timeout=lock_timeout)
+        if not check_mode:
+            for image, real in zip(images, reals):
+                lock.refuse_unwritable(image['path'], what='disk image', in_place=True, held=held[real])
+        return _run_on_images(images, [held[r] for r in reals], job, check_mode, backup)
+    finally:
+        for h in held.values():
+            h.release()
+
+
+def _run_on_images(images, locks, job, check_mode, backup):
     infos = [inspect_file(i['path'], i.get('format')) for i in images]
     workdir = tempfile.mkdtemp(prefix='sanboot-image-')
     overlays = []
@@ -417,6 +475,7 @@ def run_on_images(images, job, check_mode=False, backup=True):
                 drives.append((overlay.path, 'qcow2'))
         session = GuestSession(drives, readonly=check_mode)
         results = []
+        editors = []
         for index, image in enumerate(images):
             installs = session.find_windows(drive_index=index)
             if image.get('root'):
@@ -433,15 +492,24 @@ def run_on_images(images, job, check_mode=False, backup=True):
             os.mkdir(local)
             editor = InstallEditor(session, install, local, check_mode, backup, os.path.basename(image['path']))
             editor.backup_dir = os.path.dirname(os.path.abspath(image['path']))
+            if not check_mode:
+                editor.lock = locks[index]
+                editor.reusable = locks[index].valid_backups()
             result = job(editor)
             result['image'] = image['path']
             result['root'] = install.describe()
             results.append(result)
+            editors.append(editor)
         session.finish()
         session = None
-        for overlay, result in zip(overlays, results):
+        for overlay, result, editor in zip(overlays, results, editors):
             if result.get('changed'):
                 overlay.commit()
+                # The series of writes goes on for every backup that was still valid; record this run's own.
+                for name, previous in editor.reusable.items():
+                    editor.lock.remember_write(name, previous)
+                for name, made in editor.backups.items():
+                    editor.lock.remember_write(name, made or editor.reusable.get(name))
         return results
     except RuntimeError as exc:
         raise ImageError('libguestfs failed: %s; the image was not changed' % exc)

@@ -16,7 +16,7 @@ import hashlib
 import re
 import struct
 
-from ansible_collections.sanboot.windows.plugins.module_utils import cddb
+from ansible_collections.sanboot.windows.plugins.module_utils import cddb, hwid
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
     REG_DWORD, REG_NONE, RegistryError, Value, fold, split_path,
 )
@@ -50,9 +50,6 @@ class BootError(RegistryError):
 # ---------------------------------------------------------------------------------------------------------
 # NIC identities
 
-_PCI_RE = re.compile(r'^PCI\\VEN_([0-9A-F]{4})&DEV_([0-9A-F]{4})(?:&SUBSYS_([0-9A-F]{8}))?(?:&REV_([0-9A-F]{2}))?$',
-                     re.I)
-_LSPCI_RE = re.compile(r'^([0-9A-F]{4}):([0-9A-F]{4})$', re.I)
 _LOCATION_RE = re.compile(r'^PCIROOT\([0-9A-F]+\)(#PCI\([0-9A-F]{4}\))+$', re.I)
 
 
@@ -106,16 +103,11 @@ def parse_nic(spec):
         spec = spec.get('id')
     if not isinstance(spec, str) or not spec.strip():
         raise BootError('a nics entry needs a PCI ID such as PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03')
-    text = spec.strip()
-    match = _PCI_RE.match(text)
-    if match:
-        nic = Nic(*match.groups())
-    else:
-        match = _LSPCI_RE.match(text)
-        if not match:
-            raise BootError('%r is not a PCI ID: give it as Windows writes it (PCI\\VEN_8086&DEV_100E'
-                            '[&SUBSYS_11001AF4][&REV_03]) or as lspci -n prints it (8086:100e)' % spec)
-        nic = Nic(match.group(1), match.group(2))
+    try:
+        pci = hwid.pci_id(spec)
+    except RegistryError as exc:
+        raise BootError(str(exc))
+    nic = Nic(pci.ven, pci.dev, pci.subsys, pci.rev)
     if service is not None:
         nic.service = cddb.validate_service_name(service)
     if location is not None:
@@ -214,9 +206,9 @@ def detect_os(system, control_set, software=None):
         info.source = 'SOFTWARE hive'
         if (info.family == 'ddb') != info.has_driver_database:
             raise BootError(
-                'the SOFTWARE hive says %s (%d.%d) but the SYSTEM hive %s a DriverDatabase key: the two hives are '
+                'the SOFTWARE hive says %s (%d.%d) but the SYSTEM hive %s DriverDatabase key: the two hives are '
                 'not from the same Windows installation' % (info.name or 'Windows', info.version[0], info.version[1],
-                                                            'has' if info.has_driver_database else 'has no'))
+                                                            'has a' if info.has_driver_database else 'has no'))
     else:
         info.source = 'SYSTEM hive (no SOFTWARE hive given: DriverDatabase at the root means Windows 8 or later)'
         info.name = 'Windows 8 / Server 2012 or later' if info.has_driver_database else \

@@ -11,6 +11,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+import re
+
+from ansible_collections.sanboot.windows.plugins.module_utils import lock
 from ansible_collections.sanboot.windows.plugins.module_utils.hive import Hive
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
     Planner, RegistryError, split_path, value_from_user,
@@ -57,28 +61,65 @@ def dispatch(params, check_mode, run_local, hive_name='SYSTEM', extra_hives=()):
 
 ROOT_ALIASES = ('HKLM:', 'HKLM', 'HKEY_LOCAL_MACHINE')
 
+# How a hive tells which one it is, by its own keys (first match wins); the header's file name is the fallback.
+HIVE_SIGNS = (
+    ('SYSTEM', ('Select',), 'it has a Select key at its root'),
+    ('SOFTWARE', ('Microsoft', 'Windows NT', 'CurrentVersion'), 'it has Microsoft\\Windows NT\\CurrentVersion'),
+    ('SAM', ('SAM', 'Domains'), 'it has SAM\\Domains'),
+    ('SECURITY', ('Policy',), 'it has a Policy key at its root'),
+    ('USER', ('Control Panel',), 'it has a Control Panel key at its root, as NTUSER.DAT and DEFAULT have'),
+)
+HEADER_NAMES = {'SYSTEM': 'SYSTEM', 'SOFTWARE': 'SOFTWARE', 'SAM': 'SAM', 'SECURITY': 'SECURITY',
+                'COMPONENTS': 'COMPONENTS', 'DRIVERS': 'DRIVERS', 'DEFAULT': 'USER', 'NTUSER.DAT': 'USER',
+                'USRCLASS.DAT': 'USER'}
+KIND_LABEL = {'USER': 'a user hive (NTUSER.DAT or DEFAULT, loaded under HKEY_USERS, not HKLM)'}
+# The backup record's key for a hive file (images keep one per hive name: SYSTEM, SOFTWARE...).
+HIVE_FILE = 'hive'
+
+
+def hive_kind(hive):
+    """(name, how we know) of the hive Windows would load this file as, from its own content; (None, None) when it
+    does not say."""
+    for name, key, reason in HIVE_SIGNS:
+        if hive.key_exists(key):
+            return name, reason
+    stored = (hive.header.file_name or '').rsplit('\\', 1)[-1].upper()
+    if stored in HEADER_NAMES:
+        return HEADER_NAMES[stored], 'its header names it %s' % hive.header.file_name
+    return None, None
+
 
 def hive_prefix(hive, name=None):
     """Registry path the hive would be loaded under on Windows (for .reg text)."""
     if name:
         return 'HKEY_LOCAL_MACHINE\\%s' % name
-    if hive.key_exists(('Select',)):
-        return 'HKEY_LOCAL_MACHINE\\SYSTEM'
-    if hive.key_exists(('Microsoft', 'Windows NT')):
-        return 'HKEY_LOCAL_MACHINE\\SOFTWARE'
+    kind = hive_kind(hive)[0]
+    if kind in ('SYSTEM', 'SOFTWARE'):
+        return 'HKEY_LOCAL_MACHINE\\%s' % kind
     return 'HKEY_LOCAL_MACHINE\\OFFLINE'
 
 
-def run(hive_path, plan_fn, check_mode=False, backup=True, allow_dirty=False, hive_name=None):
+def run(hive_path, plan_fn, check_mode=False, backup=True, allow_dirty=False, hive_name=None,
+        lock_timeout=lock.LOCK_TIMEOUT):
     """Open the hive, call plan_fn(hive, planner) -> dict, and apply the plan unless in check mode.
 
-    Returns the module result: changed, diff (.reg text before/after), reg (the plan as a .reg file a human
-    could merge), changes (one dict per operation), backup_file, plus whatever plan_fn returned.
+    A writer holds the hive's lock from before it reads the hive until the new one is in place, so concurrent runs
+    each see the one before them. Returns the module result: changed, diff (.reg text before/after), reg (the plan
+    as a .reg file a human could merge), changes (one dict per operation), backup_file, plus whatever plan_fn
+    returned.
     """
+    if check_mode or not os.path.isfile(hive_path):
+        return _run(hive_path, plan_fn, check_mode, backup, allow_dirty, hive_name, None)
+    with lock.acquire(hive_path, timeout=lock_timeout) as held:
+        return _run(hive_path, plan_fn, check_mode, backup, allow_dirty, hive_name, held)
+
+
+def _run(hive_path, plan_fn, check_mode, backup, allow_dirty, hive_name, held):
     hive = Hive(hive_path, write=not check_mode, allow_dirty=allow_dirty)
     planner = Planner(hive)
     extra = plan_fn(hive, planner) or {}
     plan = planner.plan
+    hive.check_plan(plan)
     prefix = hive_prefix(hive, extra.pop('_hive_name', hive_name))
     before, after = plan.diff(prefix)
     result = dict(
@@ -91,18 +132,35 @@ def run(hive_path, plan_fn, check_mode=False, backup=True, allow_dirty=False, hi
         dirty=hive.header.dirty,
     )
     if plan and not check_mode:
+        lock.refuse_unwritable(hive_path, held=held)
         hive.apply(plan)
-        result['backup_file'] = hive.commit(backup=backup)
+        # One backup per series of writes (a play's tasks on this hive): reuse the one made before the series.
+        previous = held.reusable_backup(HIVE_FILE) if held else None
+        made = hive.commit(backup=backup and not previous)
+        if held:
+            held.remember_write(HIVE_FILE, made or previous)
+        result['backup_file'] = (made or previous) if backup else None
     result.update(extra)
     return result
 
 
 def split_hive_path(path):
-    """'HKLM:\\SYSTEM\\X\\Y' -> ('SYSTEM', ('X', 'Y')); hive-relative 'X\\Y' -> (None, ('X', 'Y'))."""
+    """'HKLM:\\SYSTEM\\X\\Y' -> ('SYSTEM', ('X', 'Y')); hive-relative 'X\\Y' -> (None, ('X', 'Y')).
+
+    Refused like ansible.windows.win_regedit refuses them (it takes only HK..:\\ paths): file paths with a drive
+    letter and UNC paths. Also refused: '.' and '..' components, which the registry does not resolve (Windows would
+    create a key literally named '..').
+    """
     text = path.strip()
+    if text.startswith(('\\\\', '//')):
+        raise RegistryError('path %r is a UNC path (\\\\server\\share), not a registry key; give the key inside the '
+                            'hive file, or HKLM:\\<HIVE>\\...' % path)
+    if re.match(r'^[A-Za-z]:([\\/]|$)', text):
+        raise RegistryError('path %r is a file path with a drive letter, not a registry key; give the hive file in '
+                            'hive: and the key inside it in path:' % path)
     head = text.split('\\', 1)[0]
     if head.upper() in ROOT_ALIASES:
-        rest = split_path(text.split('\\', 1)[1] if '\\' in text else '')
+        rest = _user_parts(path, text.split('\\', 1)[1] if '\\' in text else '')
         if not rest:
             raise RegistryError('path %r names no hive under %s' % (path, head))
         return rest[0].upper(), rest[1:]
@@ -110,7 +168,28 @@ def split_hive_path(path):
                                 'HKCC', 'HKEY_CURRENT_CONFIG')):
         raise RegistryError('path %r is not under HKLM; give the path inside the hive file (or HKLM:\\<HIVE>\\...)'
                             % path)
-    return None, split_path(text)
+    return None, _user_parts(path, text)
+
+
+def _user_parts(path, text):
+    parts = split_path(text)
+    for part in parts:
+        if part.strip() in ('.', '..'):
+            raise RegistryError('path %r has a %r component: registry paths have no parent or current-key references '
+                                '(Windows would create a key literally named %r); give the key\'s full path'
+                                % (path, part, part))
+    return parts
+
+
+def refuse_other_hive(hive, hive_name, path):
+    """A path under HKLM:\\<hive_name> on a file that is another hive: refused, naming both."""
+    kind, reason = hive_kind(hive)
+    if hive_name and kind and kind != hive_name:
+        raise RegistryError(
+            'path %r is in the %s hive, but %s is %s (%s). Nothing was changed. Give the %s hive file in hive: '
+            '(Windows\\System32\\config\\%s), or a path in this hive (HKLM:\\%s\\... or a path relative to '
+            'the hive\'s root).' % (path, hive_name, hive.path, KIND_LABEL.get(kind, 'the %s hive' % kind), reason,
+                                    hive_name, hive_name, kind if kind != 'USER' else '<key>'))
 
 
 def plan_regedit(path, name=None, data=None, type_name='string', state='present', delete_key=True):
@@ -118,6 +197,7 @@ def plan_regedit(path, name=None, data=None, type_name='string', state='present'
     hive_name, rel = split_hive_path(path)
 
     def plan_fn(hive, planner):
+        refuse_other_hive(hive, hive_name, path)
         if hive_name and hive_name != 'SYSTEM' and rel and rel[0].upper() == 'CURRENTCONTROLSET':
             raise RegistryError('CurrentControlSet only exists in the SYSTEM hive')
         key = hive.resolve(rel)

@@ -29,7 +29,7 @@ from ansible_collections.sanboot.windows.plugins.module_utils.registry import Re
 HBIN_BASE = 0x1000
 LEAF_MAX = 500              # entries per lh leaf (Windows splits well before the 16-bit limit)
 INLINE_DATA_MAX = 4         # data of at most 4 bytes lives in the vk cell itself
-BIG_DATA_MIN = 16345        # larger values need "db" big-data records: left to libhivex
+BIG_DATA_MIN = 16345        # larger values need "db" big-data records: refused (see hive.Hive.check_plan)
 
 
 class RegfError(RegistryError):

@@ -37,6 +37,9 @@ options:
         C(PCI\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03).
       - Windows looks up the device's hardware IDs and then its compatible IDs in order; the first entry found
         wins. Giving the vendor/device form is what makes the entry match on other boards.
+      - PCI IDs may also be given as lspci prints them (C(8086:100e), C([8086:100e]), a whole C(lspci -nn) line);
+        they are written in Windows' form. IDs with spaces, commas, quotes, C(#) or empty, C(.) or C(..) parts
+        between backslashes are refused, as in every module of the collection.
       - Required unless O(driver) is given; then the IDs come from the package (restricted by O(devices)).
     type: list
     elements: str

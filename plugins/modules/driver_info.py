@@ -147,6 +147,8 @@ options:
         the hardware and compatible ID lists the PCI bus driver reports; add C(&CC_020000) for class-code IDs),
         a list of hardware IDs, most specific first, or a dict with C(hardware_ids) and C(compatible_ids) lists
         (as Device Manager shows them).
+      - A PCI ID may also be given as lspci prints it (C(8086:100e), C([8086:100e]), a whole C(lspci -nn) line,
+        which adds the class code). IDs with spaces, commas, quotes or C(..) parts are refused, as in every module.
     type: list
     elements: raw
   system_inf_dir:
@@ -283,7 +285,7 @@ drivers:
         and why.
       type: list
       elements: dict
-      sample: [{manufacturer: Red Hat, Inc., models_section: RHEL, decorations: [NTx86, NTamd64],
+      sample: [{manufacturer: 'Red Hat, Inc.', models_section: RHEL, decorations: [NTx86, NTamd64],
                 chosen: RHEL.NTamd64, reason: decoration NTamd64 is the closest that applies, line: 27, lines: 3}]
     devices:
       description: The Models lines that apply to the target.
@@ -291,7 +293,7 @@ drivers:
       elements: dict
       sample: [{description: Red Hat VirtIO SCSI controller, hardware_id: PCI\VEN_1AF4&DEV_1001&SUBSYS_00021AF4,
                 compatible_ids: [], install_section: rhelscsi_inst, install_section_resolved: rhelscsi_inst,
-                service: viostor, manufacturer: Red Hat, Inc., models_section: RHEL.NTamd64, line: 47}]
+                service: viostor, manufacturer: 'Red Hat, Inc.', models_section: RHEL.NTamd64, line: 47}]
     install_sections:
       description: Per install section as named by the Models lines, the section used on the platform, its
         services, files, driver-key and device-key registry values, feature score and unresolved Include/Needs.

@@ -34,7 +34,7 @@ options:
     aliases: [key]
   name:
     description:
-      - Value name. Omitted or empty means the key's default value (C((Default))).
+      - Value name. Omitted or empty means the key's default value (V((Default\))).
       - With O(state=present), omitting both O(name) and O(data) only makes sure the key exists.
     type: str
     aliases: [entry, value]

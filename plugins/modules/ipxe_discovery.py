@@ -88,6 +88,8 @@ attributes:
     platforms: posix
     description: Runs where the log is (the boot server) or, with O(content), anywhere; writes where O(inventory_dir) is.
 notes:
+  - How discovery works, the report format and its limits are in C(docs/discovery.md), which ships with the
+    collection (C(ansible_collections/sanboot/windows/docs/) where it is installed).
   - The written files hold hardware facts only (no times), so a machine that reports the same hardware again
     leaves them unchanged.
   - The V(PCIROOT(0\)) at the start of a location path is an assumption - Windows numbers a root bus by its host
@@ -96,9 +98,6 @@ notes:
 seealso:
   - module: sanboot.windows.iscsi_boot
   - module: sanboot.windows.iscsi_boot_info
-  - name: docs/discovery.md
-    description: How discovery works, the report format and its limits.
-    link: https://example.invalid/sanboot/windows/docs/discovery.md
 '''
 
 EXAMPLES = r'''

@@ -75,6 +75,8 @@ options:
     type: bool
     default: true
 notes:
+  - Every registry change, its reason and its source are in C(docs/how-it-works.md), which ships with the
+    collection (C(ansible_collections/sanboot/windows/docs/) where it is installed).
   - With O(hive), files of a driver taken from O(drivers) are not copied (the module edits a hive file); the result
     lists them. With O(image) they are copied where Windows puts them (C(System32\drivers) for DIRIDs 12 and 13,
     C(System32) for 11); identical files already there are not rewritten.
@@ -82,9 +84,6 @@ notes:
 seealso:
   - module: sanboot.windows.iscsi_boot_info
   - module: sanboot.windows.critical_device
-  - name: docs/how-it-works.md
-    description: Every registry change, its reason and its source.
-    link: https://example.invalid/sanboot/windows/docs/how-it-works.md
 '''
 
 EXAMPLES = r'''

@@ -12,7 +12,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: win_critical_device
-short_description: Make a device boot-critical on a running Windows XP - 7 / Server 2003 - 2008 R2, over WinRM
+short_description: Make a device boot-critical on a running Windows 7 / Server 2008 R2, over WinRM
 version_added: 0.1.0
 description:
   - The live twin of M(sanboot.windows.critical_device) - same options (without the hive file options) and same
@@ -37,6 +37,9 @@ options:
   hardware_ids:
     description:
       - PnP hardware or compatible IDs of the device, as Windows lists them, for example C(PCI\VEN_8086&DEV_100E).
+      - PCI IDs may also be given as lspci prints them (C(8086:100e), C([8086:100e]), a whole C(lspci -nn) line);
+        they are written in Windows' form. IDs with spaces, commas, quotes, C(#) or empty, C(.) or C(..) parts
+        between backslashes are refused, as in every module of the collection.
     type: list
     elements: str
     required: true
@@ -139,7 +142,7 @@ dirty:
   returned: always
   type: bool
 applied_as:
-  description: Who imported the change - the WinRM user, or C(SYSTEM (schtasks)).
+  description: Who imported the change - the WinRM user, or V(SYSTEM (schtasks\)).
   returned: changed and not check mode
   type: str
 winrm:

@@ -58,9 +58,11 @@ options:
   nics:
     description:
       - The boot network adapters, as the target hardware presents them. Each entry is a PCI ID as Windows writes it
-        (C(PCI\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03), most specific is best), as C(lspci -n) prints it
-        (C(8086:100e)), or a dictionary with C(id), optionally C(service) (the in-box driver service that drives it)
-        and C(location) (C(PCIROOT(0)#PCI(0300))).
+        (C(PCI\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03), most specific is best), as lspci prints it
+        (C(8086:100e), C([8086:100e]), a whole C(lspci -nn) line, or C(8086:100e 1af4:1100) with the subsystem
+        vendor and device), or a dictionary with C(id), optionally C(service) (the in-box driver service that drives it)
+        and C(location) (V(PCIROOT(0\)#PCI(0300\))). The same ID twice is allowed with two different
+        C(location)s (the ports of a multi-port card), one entry per port.
       - M(sanboot.windows.win_iscsi_boot_info) lists the adapters present on the host.
       - Required with O(state=present).
     type: list
@@ -128,6 +130,8 @@ requirements:
     C(HKLM\SYSTEM) and create the SYSTEM task - the built-in Administrator, a domain administrator, or any local
     administrator when C(LocalAccountTokenFilterPolicy) is 1). Reading needs no more than the registry's read access.
 notes:
+  - How the live modules work, every command they run, their limits and interrupted runs are in
+    C(docs/live-hosts.md), which ships with the collection (C(ansible_collections/sanboot/windows/docs/)).
   - Basic authentication over HTTP (C(ansible_winrm_transport=basic), C(ansible_winrm_scheme=http)) needs
     C(AllowUnencrypted) and C(Basic) enabled on the host's WinRM service; prefer HTTPS or NTLM/Kerberos.
   - A task moves about 100 to 300 KB (what C(reg query) prints of the keys read, the change, a driver package) in
@@ -137,9 +141,6 @@ seealso:
   - module: sanboot.windows.iscsi_boot
   - module: sanboot.windows.win_iscsi_boot_info
   - module: sanboot.windows.win_critical_device
-  - name: docs/live-hosts.md
-    description: How the live modules work, the commands they run, limits, interrupted runs.
-    link: https://example.invalid/sanboot/windows/docs/live-hosts.md
 '''
 
 EXAMPLES = r'''
@@ -219,7 +220,7 @@ staged_drivers:
   type: list
   elements: dict
 applied_as:
-  description: Who imported the change - the WinRM user, or C(SYSTEM (schtasks)).
+  description: Who imported the change - the WinRM user, or V(SYSTEM (schtasks\)).
   returned: changed and not check mode
   type: str
 winrm:

@@ -2,6 +2,7 @@
 # a Windows folder tree with real fixture hives). Each run_on_images call starts one appliance, so the checks are
 # grouped to keep the number of launches small.
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -19,6 +20,7 @@ from ansible_collections.sanboot.windows.plugins.module_utils.registry import Re
 from ansible_collections.sanboot.windows.tests.helpers import (  # noqa: E402
     COLLECTIONS, FIXTURES, dump_hive, make_windows_image, read_from_image,
 )
+from ansible_collections.sanboot.windows.tests.regreaders import apply_reg, assert_readers_see  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='building NTFS test images needs FUSE (root)')
 
@@ -198,3 +200,44 @@ def test_killed_run_leaves_the_image_unchanged_or_complete(tmp_path):
         assert state in (original, complete)
         outcomes.append('unchanged' if state == original else 'complete')
     print('kill outcomes: %s' % outcomes)
+
+
+CONCURRENT_SCRIPT = r'''
+import json, sys, time
+sys.path.insert(0, %(collections)r)
+from ansible_collections.sanboot.windows.plugins.module_utils import bootjob
+result = bootjob.run_iscsi_boot(dict(image=sys.argv[1], nics=[{'id': sys.argv[2], 'service': 'E1G60'}], drivers=[],
+                                     backup=True), check_mode=False)
+result['finished'] = time.time()
+print(json.dumps(result))
+'''
+
+
+@pytest.mark.xdist_group('image-concurrent')
+def test_two_runs_on_one_image_each_keep_their_nic(tmp_path):
+    """The issue's lost update, on an image: two runs at once, one per NIC. The image's lock makes the second wait
+    for the first and plan on its result; both NICs are there, read back with libregf and dissect.regf."""
+    script = tmp_path / 'run.py'
+    script.write_text(CONCURRENT_SCRIPT % {'collections': COLLECTIONS})
+    img = make_windows_image(str(tmp_path / 'win7.raw'))
+    original = read_from_image(img, SYSTEM, str(tmp_path / 'SYSTEM-before'))
+    nics = ['PCI\\VEN_8086&DEV_100E', 'PCI\\VEN_8086&DEV_10D3']
+    procs = [subprocess.Popen([sys.executable, str(script), img, nic], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for nic in nics]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=900)
+        assert proc.returncode == 0, err[-3000:]
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    assert [(r['changed'], r['ready']) for r in results] == [(True, True), (True, True)]
+    # One backup for both runs, beside the image: the SYSTEM hive before the first run.
+    assert results[0]['backup_file'] == results[1]['backup_file']
+    assert sha(results[0]['backup_file']) == sha(original)
+    assert len([f for f in os.listdir(str(tmp_path)) if f.endswith('~')]) == 1
+    # The image holds exactly what the two plans made, in the order the lock gave them.
+    expected = dump_hive(original)
+    for result in sorted(results, key=lambda r: r['finished']):
+        expected = apply_reg(expected, result['reg'], 'HKEY_LOCAL_MACHINE\\SYSTEM')
+    after = read_from_image(img, SYSTEM, str(tmp_path / 'SYSTEM-after'))
+    assert_readers_see(after, expected)
+    assert [k for k in expected if k and k[-1].upper() in ('PCI#VEN_8086&DEV_100E', 'PCI#VEN_8086&DEV_10D3')]

@@ -26,17 +26,9 @@ pytestmark = pytest.mark.xdist_group('release-a')
 ROOT = rh.ROOT
 BIN = os.path.dirname(sys.executable)
 
-# Markup in the modules' documentation that ansible-doc renders wrongly: classic C() ends at the first ")", so
-# C(PCIROOT(0)#PCI(0300)) shows as "PCIROOT(0" then plain text. Reported; the modules are not this stage's to edit.
-# The test fails when a new case appears and when one of these is fixed (then remove it here).
-KNOWN_MARKUP_ISSUES = {
-    ('hive_regedit', 'doc/options/name/description/0', '(Default'),
-    ('iscsi_boot', 'doc/options/nics/description/0', 'PCIROOT(0'),
-    ('iscsi_boot_info', 'doc/options/nics/description/0', 'PCIROOT(0'),
-    ('win_iscsi_boot', 'doc/options/nics/description/0', 'PCIROOT(0'),
-    ('win_critical_device', 'return/applied_as/description', 'SYSTEM (schtasks'),
-    ('win_iscsi_boot', 'return/applied_as/description', 'SYSTEM (schtasks'),
-}
+# Markup that ansible-doc renders wrongly fails the test: classic C() ends at the first ")", so C(PCIROOT(0)#PCI(0300))
+# shows as "PCIROOT(0" then plain text (write V(PCIROOT(0\)#PCI(0300\)) instead), and an unquoted comma in a flow
+# mapping of a sample splits one value into two keys ({manufacturer: Red Hat, Inc.} -> "Inc.": null).
 
 
 def _env():
@@ -83,11 +75,32 @@ def test_module_doc_markup():
                     for part in paragraph:
                         if part.type == dom.PartType.ERROR:
                             found.add((fqcn.split('.')[-1], '/'.join(path), 'ERROR ' + part.message))
-                        value = getattr(part, 'text', None)
-                        if part.type == dom.PartType.CODE and value.count('(') != value.count(')'):
+                        value = getattr(part, 'text', None) or getattr(part, 'value', None)
+                        if part.type in (dom.PartType.CODE, dom.PartType.OPTION_VALUE) and \
+                                value.count('(') != value.count(')'):
                             found.add((fqcn.split('.')[-1], '/'.join(path), value))
-    assert found - KNOWN_MARKUP_ISSUES == set(), 'new markup problems in the modules\' documentation'
-    assert KNOWN_MARKUP_ISSUES - found == set(), 'fixed: remove these from KNOWN_MARKUP_ISSUES'
+        for path, value in _samples(data.get('return') or {}, ('return',)):
+            if value is None:
+                found.add((fqcn.split('.')[-1], '/'.join(path), 'a null in a sample (a comma in a flow mapping?)'))
+    assert found == set(), 'markup ansible-doc renders wrongly in the modules\' documentation'
+
+
+def _samples(returns, path):
+    """(path, value) of every mapping value inside the samples of RETURN, nested return values included."""
+    for name, spec in returns.items():
+        if 'sample' in spec:
+            yield from _mapping_values(spec['sample'], path + (name, 'sample'))
+        yield from _samples(spec.get('contains') or {}, path + (name,))
+
+
+def _mapping_values(value, path):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield path + (str(key),), item
+            yield from _mapping_values(item, path + (str(key),))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _mapping_values(item, path + (str(i),))
 
 
 def _slug(heading):

@@ -16,7 +16,8 @@ from ansible_collections.sanboot.windows.plugins.module_utils.inf.install import
 from ansible_collections.sanboot.windows.plugins.module_utils.inf.model import DEFAULT_FEATURE_SCORE
 from ansible_collections.sanboot.windows.plugins.module_utils.inf.target import coerce_target
 from ansible_collections.sanboot.windows.plugins.module_utils.inf.text import InfError, warn_once
-from ansible_collections.sanboot.windows.plugins.module_utils.registry import Value
+from ansible_collections.sanboot.windows.plugins.module_utils import hwid
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError, Value
 
 _PCI_ID_RE = re.compile(
     r'^PCI\\VEN_([0-9A-F]{4})&DEV_([0-9A-F]{4})(?:&SUBSYS_([0-9A-F]{8}))?(?:&REV_([0-9A-F]{2}))?'
@@ -63,22 +64,28 @@ def expand_pci_id(device_id):
     return hw, compat
 
 
+def _checked_ids(ids):
+    try:
+        return [hwid.hardware_id(i) for i in ids]
+    except RegistryError as exc:
+        raise InfError(str(exc))
+
+
 def normalize_device(device):
-    """A device given as one ID (PCI IDs are expanded), a list of hardware IDs (most specific first) or a dict
-    with hardware_ids / compatible_ids -> {'label', 'hardware_ids', 'compatible_ids'}."""
+    """A device given as one ID (in any form of hwid.py; PCI IDs are expanded), a list of hardware IDs (most
+    specific first) or a dict with hardware_ids / compatible_ids -> {'label', 'hardware_ids', 'compatible_ids'}."""
     if isinstance(device, str):
-        if not device.strip():
-            raise InfError('device IDs must not be empty')
-        hw, compat = expand_pci_id(device)
+        device_id = _checked_ids([device])[0]
+        hw, compat = expand_pci_id(device_id)
         out = {'label': device.strip(), 'hardware_ids': hw, 'compatible_ids': compat}
-        if compat and '&CC_' not in device.upper():
+        if compat and '&CC_' not in device_id.upper():
             out['hint'] = ('the class-code IDs (PCI\\VEN_v&CC_..., PCI\\CC_...) need the class code: append '
                            '&CC_ccsspp (for example &CC_020000 for Ethernet, &CC_010802 for NVMe) to the ID')
         return out
     if isinstance(device, (list, tuple)):
-        ids = [str(i).strip() for i in device if str(i).strip()]
-        if not ids or not all(isinstance(i, str) for i in device):
+        if not device or not all(isinstance(i, str) for i in device):
             raise InfError('a device given as a list needs at least one ID string')
+        ids = _checked_ids(device)
         return {'label': ids[0], 'hardware_ids': ids, 'compatible_ids': []}
     if isinstance(device, dict):
         hw = device.get('hardware_ids') or []
@@ -89,8 +96,7 @@ def normalize_device(device):
             compat = [compat]
         if not isinstance(hw, (list, tuple)) or not isinstance(compat, (list, tuple)):
             raise InfError('hardware_ids and compatible_ids of a device must be lists of IDs')
-        hw = [str(i).strip() for i in hw if str(i).strip()]
-        compat = [str(i).strip() for i in compat if str(i).strip()]
+        hw, compat = _checked_ids(hw), _checked_ids(compat)
         if not hw and not compat:
             raise InfError('a device needs hardware_ids or compatible_ids')
         return {'label': str(device.get('name') or (hw or compat)[0]), 'hardware_ids': hw, 'compatible_ids': compat}
