@@ -339,6 +339,8 @@ class Session(object):
         else:
             msg = 'WinRM error talking to %s %s (transport %s): %s: %s' % (
                 endpoint, where, transport, exc.__class__.__name__, exc)
+            if 'kerberos' in str(exc) and 'not installed' in str(exc):
+                msg += ' (on the controller: pip install pywinrm[kerberos])'
         return WinRMError(self.settings.redact(msg), phase=self.phase)
 
     def _call(self, fn, *args, **kwargs):
