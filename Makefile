@@ -5,7 +5,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 export LIBGUESTFS_BACKEND_SETTINGS ?= force_tcg
 
-.PHONY: all bootstrap test test-quick unit integration sanity lint molecule demo bench clean
+.PHONY: all bootstrap test test-containers test-quick unit integration sanity lint molecule demo bench clean
 
 all: test
 
@@ -15,6 +15,11 @@ bootstrap:
 # Everything CI runs. Each stage prints its own timing; any failure fails the target.
 test: bootstrap
 	@scripts/run-tests.sh all
+
+# The container stage (CI runs it after `make test`): molecule scenarios in podman containers and the execution
+# environment built with ansible-builder and tested inside. The first run builds the local base image (about 3 min).
+test-containers: bootstrap
+	@scripts/run-tests.sh containers
 
 # Engine + module tests only (no sanity/lint/molecule/qemu): the inner development loop.
 test-quick: bootstrap

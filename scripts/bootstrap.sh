@@ -22,6 +22,11 @@ APT_PACKAGES=(
   # ansible-test tree (git, rsync) and its shellcheck sanity test
   shellcheck fdisk xz-utils libwin-hivex-perl python3-libregf cabextract
   tgt libiscsi-bin qemu-system-x86 qemu-block-extra ipxe nasm iproute2 nginx-light git rsync
+  # test (containers): podman with runc (crun fails on these hosts' hybrid cgroups) and debootstrap for the local
+  # base image of the molecule platforms and the execution environment (tests/containers)
+  podman runc debootstrap
+  # test: the real boot chain (tests/integration/test_boot_chain.py): dnsmasq, UEFI firmware, the UEFI probe
+  dnsmasq-base ovmf gnu-efi gcc mtools
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -94,6 +99,27 @@ if [ "$(id -u)" -eq 0 ] && command -v tgtd >/dev/null; then
   fi
 elif ! command -v tgtd >/dev/null; then
   fail "tgtd is missing: sudo apt-get install tgt"
+fi
+
+# podman runs a container with the repository's settings (tests/containers/containers.conf: runc, cgroupfs, no
+# default ulimits), well under a second. Its root is a folder holding /bin/true and the libraries it links, so no
+# image is needed here (tests/containers/setup.sh builds the images when the container stage first runs).
+if [ "$(id -u)" -eq 0 ] && command -v podman >/dev/null; then
+  probe=$ROOT/build/containers/probe-rootfs
+  if [ ! -x "$probe/bin/true" ]; then
+    mkdir -p "$probe/bin"
+    cp /usr/bin/true "$probe/bin/true"
+    for lib in $(ldd /usr/bin/true | grep -o '/[^ ]*'); do
+      mkdir -p "$probe$(dirname "$lib")" && cp -L "$lib" "$probe$lib"
+    done
+  fi
+  # shellcheck source=tests/containers/env.sh
+  if ! out=$(. tests/containers/env.sh && podman run --rm --network none --rootfs "$probe" /bin/true 2>&1); then
+    fail "podman cannot run a container with tests/containers/containers.conf ($(echo "$out" | tail -n 1)):" \
+      "sudo apt-get install podman runc"
+  fi
+elif ! command -v podman >/dev/null; then
+  fail "podman is missing: sudo apt-get install podman runc"
 fi
 
 [ "$failed" -eq 0 ] || { echo "bootstrap: set-up incomplete (see above)" >&2; exit 1; }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Test stages; `make test` runs them all. Usage: run-tests.sh all|quick|unit|integration|sanity|lint|molecule|release
+# Test stages; `make test` runs all but containers (`make test-containers`; CI runs both).
+# Usage: run-tests.sh all|quick|unit|integration|sanity|lint|molecule|release|containers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -86,13 +87,20 @@ do_lint() {
   antsibull-changelog lint
 }
 
-# Scenarios run two at a time (each mostly waits on qemu or ansible-playbook); a failure prints its whole log.
-do_molecule() {
+# Scenarios run two at a time (each mostly waits on qemu, ansible-playbook or podman); a failure prints its whole
+# log. The scenarios on molecule's podman driver run in the containers stage, the others (delegated) here.
+molecule_scenarios() {  # podman | delegated
+  local s driver
+  for s in extensions/molecule/*/molecule.yml; do
+    driver=delegated
+    if grep -q '^  name: podman$' "$s"; then driver=podman; fi
+    if [ "$driver" = "$1" ]; then basename "$(dirname "$s")"; fi
+  done
+}
+run_molecule() {
   local s pids=() names=() logs=$ROOT/build/molecule-logs rc=0 i
   mkdir -p "$logs"
-  for s in extensions/molecule/*/; do
-    [ -f "$s/molecule.yml" ] || continue
-    s=$(basename "$s")
+  for s in "$@"; do
     (HOME=$SANBOOT_HOME molecule test -s "$s" > "$logs/$s.log" 2>&1) &
     pids+=($!); names+=("$s")
     if [ ${#pids[@]} -ge 2 ]; then
@@ -107,13 +115,40 @@ do_molecule() {
   done
   return $rc
 }
+# shellcheck disable=SC2046  # scenario names have no spaces
+do_molecule() { run_molecule $(molecule_scenarios delegated); }
 
 # Release checks (tests/release): the user guide's walk-throughs run as written from the installed release tarball,
-# the artefact and its demo, the execution environment (ansible-builder create), the oldest supported ansible-core
+# the artefact and its demo, the execution environment definition, the oldest supported ansible-core
 # (its venv is kept in build/venv-core-oldest), and the docs (module reference current, links, changelog).
 # Its files carry two xdist groups of about equal length, one per worker.
 do_release() {
   python -m pytest -q -p no:cacheprovider -n "${SANBOOT_TEST_WORKERS:-2}" --dist loadgroup -rs tests/release
+}
+
+# The container stage (tests/containers, `make test-containers`): podman with the repository's containers.conf and
+# a store under build/containers. The local base image is built once and cached (tests/containers/setup.sh); then
+# the molecule scenarios on the podman driver, and the execution environment built with ansible-builder and tested
+# inside (tests/containers/test_ee_image.py), side by side.
+do_containers() {
+  # shellcheck source=tests/containers/env.sh
+  . tests/containers/env.sh
+  local t0=$SECONDS logs=$ROOT/build/stage-logs rc=0 pm pe
+  tests/containers/setup.sh
+  echo "containers: images ready in $((SECONDS - t0)) s"
+  mkdir -p "$logs"
+  # shellcheck disable=SC2046
+  (t=$SECONDS r=0; run_molecule $(molecule_scenarios podman) || r=$?; echo "containers: molecule in $((SECONDS - t)) s"
+   exit $r) > "$logs/containers-molecule.log" 2>&1 & pm=$!
+  (t=$SECONDS r=0; python -m pytest -q -p no:cacheprovider -rs tests/containers || r=$?
+   echo "containers: execution environment in $((SECONDS - t)) s," \
+     "image $(podman image inspect --format '{{.Size}}' localhost/sanboot-ee:0.1.0 2>/dev/null) bytes"
+   # earlier builds' images that nothing uses any more (each build of a changed collection leaves about 1 GB)
+   podman image prune -f > /dev/null; exit $r) > "$logs/containers-ee.log" 2>&1 & pe=$!
+  wait "$pm" || rc=1
+  wait "$pe" || rc=1
+  cat "$logs/containers-molecule.log" "$logs/containers-ee.log"
+  return $rc
 }
 
 # Two stages side by side, each into its own log, printed when both have ended. Used for sanity (pip installs and
@@ -137,6 +172,7 @@ case "${1:-all}" in
   lint) stage lint do_lint ;;
   molecule) stage molecule do_molecule ;;
   release) stage release do_release ;;
+  containers) stage containers do_containers ;;
   all)
     stage unit do_unit
     stage integration do_integration

@@ -19,14 +19,14 @@ description:
     results - for a Windows host reached over WinRM. Writes Critical Device Database entries
     (C(Control\CriticalDeviceDatabase\<hardware id>) with C(ClassGUID) and C(Service)) and the driver's
     C(Services\<service>) values, so that Windows starts the device's driver during early boot.
-  - The change is planned on the controller by the offline engine on a copy of the host's C(HKLM\SYSTEM)
-    (C(reg save)) and imported with one C(reg import); one WinRM shell and at most two commands per task, whatever
-    the number of values.
-  - Uses the host's WinRM connection variables (C(ansible_host), C(ansible_port), C(ansible_user),
-    C(ansible_password), C(ansible_winrm_scheme), C(ansible_winrm_transport), C(ansible_winrm_server_cert_validation),
-    ...) through pywinrm on the controller; Ansible's own connection is never used. The host only runs stock commands
-    (C(cmd.exe), C(reg.exe), C(certutil)), so stock Windows 7 SP1 (WinRM 2.0, PowerShell 2.0) works. See
-    C(docs/live-hosts.md).
+  - The change is planned on the controller by the offline engine on a partial working hive built from the keys it
+    declares it reads (C(reg query); nothing is saved or copied off the host) and imported with one C(reg import);
+    one WinRM shell and two commands per task in the common case, whatever the number of values.
+  - Uses the host's WinRM connection variables as Ansible's winrm connection plugin names and types them
+    (C(ansible_host), C(ansible_port), C(ansible_user), C(ansible_password), C(ansible_winrm_scheme),
+    C(ansible_winrm_transport), C(ansible_winrm_server_cert_validation), ...) through pywinrm on the controller;
+    Ansible's own connection is never used. The host only runs stock commands (C(cmd.exe), C(reg.exe)), so stock
+    Windows 7 SP1 (WinRM 2.0, PowerShell 2.0) works, in any display language. See C(docs/live-hosts.md).
 author:
   - sanboot.windows contributors (@sanboot)
 extends_documentation_fragment:
@@ -92,7 +92,7 @@ attributes:
     description: Shows the registry change as C(.reg) text.
 requirements:
   - On the controller - pywinrm, and the libhivex Python bindings from the distribution (C(python3-hivex)).
-  - On the host - WinRM enabled; a user that is an elevated administrator (C(reg save) needs the backup privilege).
+  - On the host - WinRM enabled; a user that is an elevated administrator (to write C(HKLM\SYSTEM)).
 seealso:
   - module: sanboot.windows.critical_device
   - module: sanboot.windows.win_iscsi_boot
@@ -138,7 +138,7 @@ reg:
   returned: always
   type: str
 dirty:
-  description: Always false (a saved hive is written cleanly).
+  description: Always false (the working hive built from what was read is written cleanly).
   returned: always
   type: bool
 applied_as:

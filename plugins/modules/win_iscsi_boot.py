@@ -18,21 +18,27 @@ description:
   - The live twin of M(sanboot.windows.iscsi_boot) - same options (without the hive file options) and same results -
     for a Windows host reached over WinRM. The next boot through iPXE C(sanhook)/C(sanboot) with an iBFT then comes
     up from the iSCSI disk instead of stopping with 0x7B.
-  - The change is computed on the controller by the same engine as the offline module, on a copy of the host's
-    C(HKLM\SYSTEM) taken with C(reg save); the host only runs stock commands (C(cmd.exe), C(reg.exe), C(certutil),
-    and C(expand), C(pnputil) when a driver package is staged; C(schtasks) when the change must be imported as
-    SYSTEM). This works on stock Windows 7 SP1 / Server 2008 R2 (WinRM 2.0, PowerShell 2.0), where Ansible's
-    PowerShell modules do not run, as well as on Windows 8 to 11 and Server 2012 to 2025.
-  - One WinRM shell per task and at most three commands whatever the number of values - read, stage a driver package
-    (only when needed), apply. The change is imported with C(reg import) as one C(.reg) file, the record of the
-    original values first, so an interrupted run is undone exactly by O(state=absent) and completed by running the
-    task again. The result's RV(winrm) counts requests and time.
-  - Uses the host's WinRM connection variables (C(ansible_host), C(ansible_port), C(ansible_user),
-    C(ansible_password), C(ansible_winrm_scheme), C(ansible_winrm_transport), C(ansible_winrm_path),
-    C(ansible_winrm_server_cert_validation), C(ansible_winrm_ca_trust_path), ...) through pywinrm on the controller;
-    Ansible's own connection is never used, so C(ansible_connection=winrm) inventories work as they are. Certificates
-    are validated over HTTPS unless C(ansible_winrm_server_cert_validation=ignore). The password never appears in
-    results or messages.
+  - The change is computed on the controller by the same engine as the offline module, on a partial working hive
+    built from exactly the keys that engine declares it reads (C(reg query) of the control set's Services entries
+    that matter, Control values, the Critical Device Database entries, C(Enum\PCI), the network class,
+    C(DriverDatabase) entries for the NIC's IDs, C(HardwareConfig)); nothing is saved or copied off the host. The host
+    only runs stock commands (C(cmd.exe), C(reg.exe); C(schtasks) when the change must be imported as SYSTEM;
+    C(pnputil), C(fc), C(copy) and a PowerShell 2.0 script that writes the package's files when a driver package is
+    staged). This works on stock Windows 7 SP1 / Server 2008 R2 (WinRM 2.0, PowerShell 2.0), where Ansible's
+    PowerShell modules do not run, as well as on Windows 8 to 11 and Server 2012 to 2025, in any display language.
+  - One WinRM shell per task and two or three commands whatever the number of values - read, stage a driver
+    package (only when needed), apply (a second read only when the first names more keys, such as an installed
+    adapter's service). The change is imported with C(reg import) as one C(.reg) file, the record of the original
+    values first, so an interrupted run is undone exactly by O(state=absent) and completed by running the task
+    again; what an interrupted run left on the host (its scheduled task, work files) is removed by the next run
+    (RV(cleaned_up)). The result's RV(winrm) counts requests, bytes and time.
+  - Uses the host's WinRM connection variables, with the names, types and defaults of Ansible's winrm connection
+    plugin (C(ansible_host), C(ansible_port), C(ansible_user), C(ansible_password), C(ansible_winrm_scheme),
+    C(ansible_winrm_transport), C(ansible_winrm_path), C(ansible_winrm_connection_timeout),
+    C(ansible_winrm_kinit_cmd), every C(ansible_winrm_<pywinrm argument>), ...; Kerberos for a C(user@REALM) login
+    with a ticket from the inventory's password) through pywinrm on the controller; Ansible's own connection is never
+    used, so C(ansible_connection=winrm) inventories work as they are. Certificates are validated over HTTPS unless
+    C(ansible_winrm_server_cert_validation=ignore). The password never appears in results or messages.
   - Every change, its reason and its source are listed in the collection's C(docs/how-it-works.md); how the live
     path works, the commands it runs and its limits in C(docs/live-hosts.md).
 author:
@@ -66,9 +72,11 @@ options:
       - Driver packages on the controller (INF files or folders such as an extracted virtio-win ISO) to take the NIC
         driver from when the host does not have it. The driver Windows would choose for the NIC is used.
       - When that driver's service is not installed on the host, the package (the files beside its INF and the files
-        it copies) is sent to the host in one cabinet, added to the driver store with C(pnputil -i -a) (Windows 7 to
-        10 1511) or C(pnputil /add-driver /install) (Windows 10 1607 and later), and its service binaries are copied
-        to their INF destinations before any registry change. Relative paths are looked up like C(files/).
+        it copies) is sent to the host (a PowerShell 2.0 script on stdin writes them), added to the driver store with
+        C(pnputil -i -a) (Windows 7 to 10 1511) or C(pnputil /add-driver /install) (Windows 10 1607 and later), and
+        its service binaries are copied to their INF destinations before any registry change. When C(pnputil) fails
+        on a 64-bit host and a service binary has no embedded signature, the result warns that the driver will not
+        load at boot (0x7B). Relative paths are looked up like C(files/).
     type: list
     elements: path
     default: []
@@ -118,16 +126,16 @@ attributes:
     description: Shows the registry change as C(.reg) text.
 requirements:
   - On the controller - pywinrm, and the libhivex Python bindings from the distribution (C(python3-hivex)).
-  - On the host - WinRM enabled (C(winrm quickconfig)); a user that is an elevated administrator (C(reg save) needs the
-    backup privilege - the built-in Administrator, a domain administrator, or any local administrator when
-    C(LocalAccountTokenFilterPolicy) is 1).
+  - On the host - WinRM enabled (C(winrm quickconfig)); a user that is an elevated administrator (to write
+    C(HKLM\SYSTEM) and create the SYSTEM task - the built-in Administrator, a domain administrator, or any local
+    administrator when C(LocalAccountTokenFilterPolicy) is 1). Reading needs no more than the registry's read access.
 notes:
   - How the live modules work, every command they run, their limits and interrupted runs are in
     C(docs/live-hosts.md), which ships with the collection (C(ansible_collections/sanboot/windows/docs/)).
   - Basic authentication over HTTP (C(ansible_winrm_transport=basic), C(ansible_winrm_scheme=http)) needs
     C(AllowUnencrypted) and C(Basic) enabled on the host's WinRM service; prefer HTTPS or NTLM/Kerberos.
-  - The host's registry is read once per task (its SYSTEM hive, base64-encoded, about 1.8 times its size on the wire,
-    10 to 60 MB) - the price of running the unchanged offline engine on an exact copy.
+  - A task moves about 100 to 300 KB (what C(reg query) prints of the keys read, the change, a driver package) in
+    about 10 WinRM requests; the hive itself never leaves the host.
   - Windows applies the changes at the next boot; nothing is restarted.
 seealso:
   - module: sanboot.windows.iscsi_boot
@@ -197,9 +205,15 @@ control_sets:
   type: list
   elements: str
 dirty:
-  description: Always false (a saved hive is written cleanly); kept for the same results as the offline module.
+  description: Always false (the working hive built from what was read is written cleanly).
   returned: always
   type: bool
+cleaned_up:
+  description: What an earlier, interrupted run had left on the host and this run removed (its token, work files, and
+    whether its scheduled task still existed). In check mode they are listed in C(leftovers) instead.
+  returned: when there was something to remove
+  type: list
+  elements: dict
 staged_drivers:
   description: Driver packages sent to the host (INF, files, binaries copied, C(pnputil) exit code and published name).
   returned: changed and a driver package was staged
@@ -213,7 +227,8 @@ winrm:
   description: WinRM requests, commands, bytes sent and received, and seconds, in total and per phase.
   returned: always
   type: dict
-  sample: {requests: 152, commands: 2, bytes_sent: 266988, bytes_received: 21740592, seconds: 3.4}
+  sample: {requests: 9, commands: 2, bytes_sent: 26210, bytes_received: 88683, seconds: 0.7, keys_read: 373,
+           partial_reads: []}
 applied:
   description: When the import failed halfway, the operations of RV(changes) that are in effect on the host (read back).
   returned: failed during the import

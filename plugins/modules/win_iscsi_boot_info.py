@@ -21,12 +21,14 @@ description:
     hardware and compatible IDs, driver service and PCI location path, and whether each is present now (its
     volatile C(Enum\...\Control) key names an C(ActiveService)), so they can be fed to O(nics) of
     M(sanboot.windows.win_iscsi_boot) or of the offline modules; and the doctor's findings.
-  - Never writes anything; one WinRM command per task.
-  - Uses the host's WinRM connection variables (C(ansible_host), C(ansible_port), C(ansible_user),
-    C(ansible_password), C(ansible_winrm_scheme), C(ansible_winrm_transport), C(ansible_winrm_server_cert_validation),
-    ...) through pywinrm on the controller; Ansible's own connection is never used. The host only runs stock commands
-    (C(cmd.exe), C(reg.exe), C(certutil)), so stock Windows 7 SP1 (WinRM 2.0, PowerShell 2.0) works. See
-    C(docs/live-hosts.md).
+  - Never writes anything; reads only the keys the doctor declares it reads with C(reg query), in one or two WinRM
+    commands. Keys that only SYSTEM may read (a device's C(Properties)) are left out; a location path then comes
+    from C(LocationInformation).
+  - Uses the host's WinRM connection variables as Ansible's winrm connection plugin names and types them
+    (C(ansible_host), C(ansible_port), C(ansible_user), C(ansible_password), C(ansible_winrm_scheme),
+    C(ansible_winrm_transport), C(ansible_winrm_server_cert_validation), ...) through pywinrm on the controller;
+    Ansible's own connection is never used. The host only runs stock commands (C(cmd.exe), C(reg.exe)), so stock
+    Windows 7 SP1 (WinRM 2.0, PowerShell 2.0) works, in any display language. See C(docs/live-hosts.md).
 author:
   - sanboot.windows contributors (@sanboot)
 extends_documentation_fragment:
@@ -55,7 +57,7 @@ options:
     type: dict
 requirements:
   - On the controller - pywinrm, and the libhivex Python bindings from the distribution (C(python3-hivex)).
-  - On the host - WinRM enabled; a user that is an elevated administrator (C(reg save) needs the backup privilege).
+  - On the host - WinRM enabled; a user that may read C(HKLM\SYSTEM) (any administrator).
 seealso:
   - module: sanboot.windows.iscsi_boot_info
   - module: sanboot.windows.win_iscsi_boot
@@ -115,7 +117,7 @@ converted:
   returned: always
   type: bool
 dirty:
-  description: Always false (a saved hive is written cleanly).
+  description: Always false (the working hive built from what was read is written cleanly).
   returned: always
   type: bool
 winrm:

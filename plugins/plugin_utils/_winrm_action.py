@@ -20,7 +20,8 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.sanboot.windows.plugins.module_utils import live
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 
-# Inventory variables, in the order Ansible's winrm connection plugin gives them precedence (later wins).
+# Ansible's winrm connection options and their variables, in the order that plugin gives them precedence (later
+# wins); every other ansible_winrm_<name> is an argument for pywinrm (live.transport.PROTOCOL_ARGS types them).
 CONNECTION_VARS = {
     'remote_addr': ('inventory_hostname', 'ansible_host', 'ansible_winrm_host'),
     'port': ('ansible_port', 'ansible_winrm_port'),
@@ -30,10 +31,12 @@ CONNECTION_VARS = {
     'path': ('ansible_winrm_path',),
     'transport': ('ansible_winrm_transport',),
     'connection_timeout': ('ansible_winrm_connection_timeout',),
+    'kerberos_command': ('ansible_winrm_kinit_cmd',),
+    'kinit_args': ('ansible_winrm_kinit_args',),
+    'kinit_env_vars': ('ansible_winrm_kinit_env_vars',),
+    'kerberos_mode': ('ansible_winrm_kinit_mode',),
 }
-EXTRA_VARS = ('server_cert_validation', 'ca_trust_path', 'read_timeout_sec', 'operation_timeout_sec',
-              'message_encryption', 'cert_pem', 'cert_key_pem', 'kerberos_delegation', 'kerberos_hostname_override',
-              'credssp_disable_tlsv1_2', 'send_cbt', 'proxy', 'realm', 'service')
+OPTION_VARS = set(v for names in CONNECTION_VARS.values() for v in names)
 
 
 class LiveRegistryAction(ActionBase):
@@ -74,21 +77,18 @@ class LiveRegistryAction(ActionBase):
         for option, names in CONNECTION_VARS.items():
             value = self._connection_option(option)
             values[option] = value if value is not None else self._var(task_vars, names)
-        extras = {}
-        for name in EXTRA_VARS:
-            value = self._var(task_vars, ('ansible_winrm_%s' % name,))
-            if value is not None:
-                extras[name] = value
-        validation = extras.pop('server_cert_validation', None)
-        ca_trust_path = extras.pop('ca_trust_path', None)
-        read_timeout = extras.pop('read_timeout_sec', None)
-        operation_timeout = extras.pop('operation_timeout_sec', None)
+        extras = self._connection_option('_extras') or {}
+        extras = dict((name, self._template(value)) for name, value in extras.items())
+        for name in task_vars:
+            if name.startswith('ansible_winrm_') and name not in OPTION_VARS and name not in extras:
+                extras[name] = self._var(task_vars, (name,))
+        extra = dict((name[len('ansible_winrm_'):], value) for name, value in extras.items() if value is not None)
         return live.Settings(
             host=values['remote_addr'], port=values['port'], user=values['remote_user'],
             password=values['remote_password'], scheme=values['scheme'], path=values['path'],
-            transport=values['transport'], server_cert_validation=validation, ca_trust_path=ca_trust_path,
-            read_timeout=read_timeout or values['connection_timeout'], operation_timeout=operation_timeout,
-            extra=extras)
+            transport=values['transport'], extra=extra, connection_timeout=values['connection_timeout'],
+            kinit_cmd=values['kerberos_command'], kinit_args=values['kinit_args'],
+            kinit_env_vars=values['kinit_env_vars'], kinit_mode=values['kerberos_mode'])
 
     def _resolve_paths(self, params):
         for option in self.PATH_OPTIONS:
@@ -117,34 +117,35 @@ class LiveRegistryAction(ActionBase):
             result.update(failed=True, msg='; '.join(validated.error_messages))
             return result
         params = validated.validated_parameters
-        secrets = []
+        secrets, user = [], None
         try:
             params = self._resolve_paths(params)
             settings = self.settings(task_vars)
-            secrets = settings.secrets()
+            secrets, user = settings.secrets(), settings.user
             out = live.run_live(self.JOB, params, settings, check_mode=bool(self._task.check_mode))
         except RegistryError as exc:
-            result.update(failed=True, msg=live.redact(to_text(exc), secrets))
+            result.update(failed=True, msg=live.redact(to_text(exc), secrets, user))
             return result
         except Exception as exc:  # pylint: disable=broad-except
             result.update(failed=True, msg=live.redact('%s: %s' % (exc.__class__.__name__, to_text(exc)),
-                                                       secrets))
+                                                       secrets, user))
             return result
         warnings = out.pop('warnings', None) or []
-        result.update(scrub(out, secrets))
+        result.update(scrub(out, secrets, user))
         if warnings:
-            result['warnings'] = [live.redact(w, secrets) for w in warnings]
+            result['warnings'] = [live.redact(w, secrets, user) for w in warnings]
         return result
 
 
-def scrub(value, secrets):
-    """Every string in a result with the secrets replaced (belt and braces: none should be there)."""
+def scrub(value, secrets, user=None):
+    """Every string in a result with the secrets replaced where they stand as whole tokens (belt and braces:
+    results are built without them)."""
     if not secrets:
         return value
     if isinstance(value, dict):
-        return dict((k, scrub(v, secrets)) for k, v in value.items())
+        return dict((k, scrub(v, secrets, user)) for k, v in value.items())
     if isinstance(value, list):
-        return [scrub(v, secrets) for v in value]
+        return [scrub(v, secrets, user) for v in value]
     if isinstance(value, str):
-        return live.redact(value, secrets)
+        return live.redact(value, secrets, user)
     return value

@@ -69,6 +69,18 @@ def dist_tarball():
     return path
 
 
+def ee_bindep_rules():
+    """meta/ee-bindep.txt as [(package, {profiles})]."""
+    rules = []
+    with open(os.path.join(ROOT, 'meta', 'ee-bindep.txt')) as f:
+        for line in f:
+            line = line.split('#', 1)[0].strip()
+            if line:
+                name, profiles = re.match(r'^(\S+)\s*\[([^\]]*)\]$', line).groups()
+                rules.append((name, set(profiles.split())))
+    return rules
+
+
 def core_venv():
     """build/venv-core-oldest (tests/release/core-venv.sh builds it once and keeps it)."""
     proc = subprocess.run([os.path.join(ROOT, 'tests', 'release', 'core-venv.sh')], capture_output=True, text=True,

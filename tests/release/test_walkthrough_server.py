@@ -135,7 +135,7 @@ def walked(tmp_path_factory):
                 'sanboot_server_address': '10.0.2.2',
                 'sanboot_iscsi_target_portals': [{'address': '127.0.0.1', 'port': 3260}],
                 'sanboot_iscsi_target_root': root, 'sanboot_ipxe_root': root,
-                'sanboot_iscsi_target_manage_packages': False, 'sanboot_iscsi_target_manage_service': False,
+                'sanboot_iscsi_target_manage_packages': False, 'sanboot_iscsi_target_manage_services': False,
                 'sanboot_ipxe_manage_packages': False, 'sanboot_ipxe_manage_services': False,
                 'sanboot_iscsi_target_tgt_control_port': ns.tgt_port,
                 'sanboot_ipxe_http_allow': ['10.0.2.0/24'], 'sanboot_ipxe_dnsmasq_range': '10.0.2.0',

@@ -1,230 +1,123 @@
 # -*- coding: utf-8 -*-
 # Copyright: sanboot.windows contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""An emulated Windows host for the WinRM tests: cmd.exe's parser (the subset the collection and a user's
-typo can reach), and reg / certutil / findstr / expand / pnputil / schtasks / copy / del / type / ... working
-on a real hive file (HKLM\\SYSTEM), a SOFTWARE hive file and a private folder standing for C:\\.
+"""An emulated Windows host for the WinRM tests: processes that run while the client polls and end when WinRM tells
+them to, cmd.exe (cmdline.py), and reg / findstr / schtasks / pnputil / powershell / fc / copy / del / dir / ren /
+type / mkdir / rmdir / ping working on a real hive file (HKLM\\SYSTEM), a SOFTWARE hive file and a folder standing
+for C:\\, in English or German (messages.py).
 
-Output texts follow Microsoft's documentation of each command (and what Windows prints for the errors).
-``reg import`` decodes the UTF-16 .reg file and merges it with hivexregedit (libguestfs' Perl implementation,
-independent of the collection's), section by section when it must stop halfway.
+Every behaviour that makes Windows unfriendly to a client is on by default and has a switch (Machine arguments):
+``task_delay`` (schtasks /run returns before the task has run), ``pnputil_rc`` (pnputil's own exit codes: 259 when no
+device matches), ``locale``, ``system_only_keys`` (reg query /s ends with exit code 1 after printing the rest),
+``import_on_error`` ('stop' or 'continue' at a key reg import may not write), ``redirect_delay`` (a redirection
+creates its file before it writes to it), ``console_stdin_timeout`` (console-mode stdin never reports its end).
+Emulated seconds last ``time_scale`` real seconds.
 """
 
 from __future__ import absolute_import, division, print_function
 
 import base64
-import binascii
+import fnmatch
 import os
 import re
 import shutil
-import struct
-import subprocess
 import threading
-import zlib
+import time
 
 import hivex
 
-REG_TYPES = {0: 'REG_NONE', 1: 'REG_SZ', 2: 'REG_EXPAND_SZ', 3: 'REG_BINARY', 4: 'REG_DWORD', 7: 'REG_MULTI_SZ',
-             11: 'REG_QWORD'}
-OK_TEXT = 'The operation completed successfully.\r\n'
-NOT_FOUND = 'ERROR: The system was unable to find the specified registry key or value.\r\n'
-ACCESS = 'ERROR: Error accessing the registry.\r\n'
+from ansible_collections.sanboot.windows.tests.winrm_endpoint import cmdline
+from ansible_collections.sanboot.windows.tests.winrm_endpoint.cmdline import (
+    For, Group, If, ParseError, expand_delayed, expand_percent, parse_seq, split_args, split_redirections, substitute,
+)
+from ansible_collections.sanboot.windows.tests.winrm_endpoint.messages import MESSAGES
+from ansible_collections.sanboot.windows.tests.winrm_endpoint.regexe import Reg
 
 
-class ParseError(Exception):
-    pass
-
-
-# Console output code page of the shell being served (WINRS_CODEPAGE; 437 unless the client asks otherwise).
-_CODEPAGE = ['cp437']
+class Killed(Exception):
+    """The process was ended (Signal terminate, shell deleted, shell idle past IdleTimeout)."""
 
 
 class Result(object):
     def __init__(self, out=b'', err=b'', rc=0):
-        self.out = out if isinstance(out, bytes) else out.encode(_CODEPAGE[0], 'replace')
-        self.err = err if isinstance(err, bytes) else err.encode(_CODEPAGE[0], 'replace')
+        self.out = out
+        self.err = err
         self.rc = rc
 
 
-# ---------------------------------------------------------------------------------------------------------
-# cmd.exe parsing
+class Stdin(object):
+    """A process's standard input as WinRM feeds it. Pipe mode: the last Send closes it, a reader sees its end.
+    Console mode (WINRS_CONSOLEMODE_STDIN=TRUE): the end is not reported to a reader; the emulator gives up after
+    ``timeout`` seconds (the model of 'unproven' in issue 15)."""
 
-class Simple(object):
-    def __init__(self, text):
-        self.text = text
+    def __init__(self, data=b'', closed=True, console=False, timeout=3.0):
+        self.data = bytearray(data)
+        self.closed = closed
+        self.console = console
+        self.timeout = timeout
+        self.cond = threading.Condition()
 
+    def feed(self, data, end):
+        with self.cond:
+            self.data += data
+            if end:
+                self.closed = True
+            self.cond.notify_all()
 
-class Group(object):
-    def __init__(self, seq, redirs):
-        self.seq = seq
-        self.redirs = redirs
-
-
-class For(object):
-    def __init__(self, var, start, step, end, body):
-        self.var, self.start, self.step, self.end, self.body = var, start, step, end, body
-
-
-class If(object):
-    def __init__(self, negate, path, body):
-        self.negate, self.path, self.body = negate, path, body
-
-
-_FOR_RE = re.compile(r'for\s+/l\s+%(\w)\s+in\s*\(\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*\)\s*do\s+', re.I)
-_IF_RE = re.compile(r'if\s+(not\s+)?exist\s+("[^"]*"|[^\s"]+)\s+', re.I)
-
-
-def _skip(s, i):
-    while i < len(s) and s[i] in ' \t':
-        i += 1
-    return i
+    def read_all(self, proc):
+        deadline = time.time() + self.timeout
+        with self.cond:
+            while not self.closed or self.console:
+                if self.console and time.time() > deadline:
+                    raise IOError('console input: the end of input never came')
+                proc.check()
+                self.cond.wait(0.05)
+            return bytes(self.data)
 
 
-def parse_seq(s, i=0, in_group=False):
-    items, op = [], None
-    while True:
-        i = _skip(s, i)
-        if i >= len(s) or (in_group and s[i] == ')'):
-            break
-        node, i = parse_stmt(s, i, in_group)
-        items.append((op, node))
-        i = _skip(s, i)
-        if i >= len(s) or (in_group and s[i] == ')'):
-            break
-        if s.startswith('&&', i):
-            op, i = '&&', i + 2
-        elif s.startswith('||', i):
-            op, i = '||', i + 2
-        elif s[i] == '&':
-            op, i = '&', i + 1
-        elif s[i] == '|':
-            raise ParseError('pipes are not emulated')
-        else:
-            raise ParseError('unexpected %r at %d' % (s[i], i))
-    return items, i
+class Process(object):
+    """What WinRM sees of one command: its output so far, whether it ended, its exit code; kill() ends it."""
 
+    def __init__(self):
+        self.out = bytearray()
+        self.err = bytearray()
+        self.cond = threading.Condition()
+        self.killed = threading.Event()
+        self.done = False
+        self.rc = None
 
-def _simple_end(s, i, in_group):
-    quoted = False
-    while i < len(s):
-        c = s[i]
-        if c == '"':
-            quoted = not quoted
-        elif not quoted:
-            if c == '>' and s.startswith('>&', i):
-                i += 2
-                continue
-            if c in '&|' or (in_group and c == ')'):
-                break
-        i += 1
-    return i
+    def write(self, fd, data):
+        if data:
+            with self.cond:
+                (self.out if fd == 1 else self.err).extend(data)
+                self.cond.notify_all()
 
+    def finish(self, rc):
+        with self.cond:
+            self.done, self.rc = True, rc
+            self.cond.notify_all()
 
-def parse_stmt(s, i, in_group):
-    i = _skip(s, i)
-    if i < len(s) and s[i] == '@':
-        i += 1
-    if i < len(s) and s[i] == '(':
-        seq, i = parse_seq(s, i + 1, True)
-        if i >= len(s) or s[i] != ')':
-            raise ParseError('unbalanced parenthesis')
-        end = _simple_end(s, i + 1, in_group)
-        return Group(seq, s[i + 1:end]), end
-    match = _FOR_RE.match(s, i)
-    if match:
-        body, i = parse_seq(s, match.end(), in_group)
-        return For(match.group(1), int(match.group(2)), int(match.group(3)), int(match.group(4)), body), i
-    match = _IF_RE.match(s, i)
-    if match:
-        body, i = parse_seq(s, match.end(), in_group)
-        return If(bool(match.group(1)), match.group(2).strip('"'), body), i
-    end = _simple_end(s, i, in_group)
-    return Simple(s[i:end]), end
+    def kill(self):
+        self.killed.set()
+        with self.cond:
+            self.cond.notify_all()
 
+    def check(self):
+        if self.killed.is_set():
+            raise Killed()
 
-def split_redirections(text):
-    """(text without redirections, [(fd, mode, target)]) for one simple command."""
-    out, redirs = [], []
-    i, quoted = 0, False
-    while i < len(text):
-        c = text[i]
-        if c == '"':
-            quoted = not quoted
-            out.append(c)
-            i += 1
-            continue
-        if c == '>' and not quoted:
-            fd = 1
-            if out and out[-1] in '12' and (len(out) == 1 or out[-2] in ' \t'):
-                fd = int(out.pop())
-            mode = 'w'
-            i += 1
-            if i < len(text) and text[i] == '>':
-                mode, i = 'a', i + 1
-            i = _skip(text, i)
-            if text.startswith('&', i):
-                redirs.append((fd, 'dup', text[i + 1]))
-                i += 2
-                continue
-            start = i
-            if i < len(text) and text[i] == '"':
-                end = text.index('"', i + 1)
-                target, i = text[i + 1:end], end + 1
-            else:
-                while i < len(text) and text[i] not in ' \t>':
-                    i += 1
-                target = text[start:i]
-            redirs.append((fd, mode, target))
-            continue
-        out.append(c)
-        i += 1
-    return ''.join(out), redirs
-
-
-def split_args(text):
-    args, cur, quoted, has = [], [], False, False
-    for c in text:
-        if c == '"':
-            quoted = not quoted
-            has = True
-        elif c in ' \t' and not quoted:
-            if cur or has:
-                args.append(''.join(cur))
-            cur, has = [], False
-        else:
-            cur.append(c)
-    if cur or has:
-        args.append(''.join(cur))
-    return args
-
-
-def expand_percent(s, env):
-    """Command-line %VAR% expansion: defined names are replaced, others are kept (scan goes on after them)."""
-    out, i = [], 0
-    while i < len(s):
-        if s[i] == '%':
-            end = s.find('%', i + 1)
-            if end > i + 1 and s[i + 1:end].upper() in env:
-                out.append(env[s[i + 1:end].upper()])
-                i = end + 1
-                continue
-        out.append(s[i])
-        i += 1
-    return ''.join(out)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The machine
 
 class Machine(object):
     """The state of one emulated Windows host."""
 
     def __init__(self, root, system_hive, software_hive=None, present=None, version='6.1', build=7601,
-                 system_only_driver_database=None, fail_import_after=None, admin=True):
+                 system_only_driver_database=None, fail_import_key=None, admin=True, locale='en', arch=None,
+                 task_delay=2.0, time_scale=0.01, pnputil_rc=None, system_only_keys=True, import_on_error='stop',
+                 redirect_delay=0.0, console_stdin_timeout=3.0):
         self.root = root
         self.fs = os.path.join(root, 'fs')
-        os.makedirs(os.path.join(self.fs, 'c', 'windows', 'temp'), exist_ok=True)
-        os.makedirs(os.path.join(self.fs, 'c', 'windows', 'system32', 'drivers'), exist_ok=True)
+        for folder in ('temp', 'inf', os.path.join('system32', 'drivers')):
+            os.makedirs(os.path.join(self.fs, 'c', 'windows', folder), exist_ok=True)
         self.system = os.path.join(root, 'SYSTEM')
         shutil.copyfile(system_hive, self.system)
         os.chmod(self.system, 0o644)
@@ -236,19 +129,60 @@ class Machine(object):
         self.present = dict(present or {})
         self.version = version
         self.build = build
+        self.arch = arch
         major, minor = [int(p) for p in version.split('.')]
         # Windows 8 and later: HKLM\SYSTEM\DriverDatabase is writable only by SYSTEM.
         self.system_only_driver_database = (major, minor) >= (6, 2) if system_only_driver_database is None \
             else system_only_driver_database
-        self.fail_import_after = fail_import_after   # apply this many sections of the next import, then fail
+        self.fail_import_key = fail_import_key       # the next import fails at the first key containing this
         self.admin = admin
+        self.locale = locale
+        self.task_delay = task_delay
+        self.time_scale = time_scale
+        self.pnputil_rc = pnputil_rc
+        self.system_only_keys = system_only_keys
+        self.import_on_error = import_on_error
+        self.redirect_delay = redirect_delay
+        self.console_stdin_timeout = console_stdin_timeout
         self.env = {'SYSTEMROOT': 'C:\\Windows', 'WINDIR': 'C:\\Windows', 'TEMP': 'C:\\Windows\\Temp',
                     'TMP': 'C:\\Windows\\Temp', 'SYSTEMDRIVE': 'C:', 'COMSPEC': 'C:\\Windows\\system32\\cmd.exe'}
         self.tasks = {}
+        self.task_threads = []
+        self.task_procs = []
         self.driver_store = []
         self.commands = []          # every command line received, for the tests
+        self.programs = []          # every program run (name), also inside loops and scheduled tasks
         self.imports = []           # every .reg text imported
+        self.hive_lock = threading.RLock()
+        self.handles = {}
         self.lock = threading.Lock()
+
+    def text(self, key):
+        return MESSAGES[self.locale][key]
+
+    def open_hive(self, path):
+        """A libhivex handle on a hive file, kept until the file changes (reg import rewrites it)."""
+        stamp = (os.stat(path).st_mtime_ns, os.stat(path).st_size)
+        cached = self.handles.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = self.handles[path] = (stamp, hivex.Hivex(path))
+        return cached[1]
+
+    def sleep(self, seconds, proc):
+        end = time.time() + seconds * self.time_scale
+        while time.time() < end:
+            proc.check()
+            time.sleep(min(0.01, max(0.0, end - time.time())))
+
+    def wait_tasks(self, timeout=30):
+        for thread in list(self.task_threads):
+            thread.join(timeout)
+
+    def shutdown(self):
+        """The host goes away: scheduled tasks still waiting or running end."""
+        for proc in self.task_procs:
+            proc.kill()
+        self.wait_tasks(5)
 
     # file system ---------------------------------------------------------------------------------------
     def path(self, win_path, cwd):
@@ -270,452 +204,63 @@ class Machine(object):
         return os.path.join(self.fs, drive, *parts)
 
     # running ---------------------------------------------------------------------------------------------
-    def execute(self, command_line, stdin=b'', skip_cmd_shell=True, codepage='437'):
-        """Run what a WinRM Command asks: the process itself, or (WINRS_SKIP_CMD_SHELL false) cmd /c around it."""
-        with self.lock:
-            _CODEPAGE[0] = 'utf-8' if str(codepage) == '65001' else 'cp%s' % codepage
-            self.commands.append(command_line)
-            ctx = Context(self, stdin)
-            if not skip_cmd_shell:
-                return ctx.cmd('/c ' + command_line)
-            line = command_line.strip()
-            if not line:
-                return Result(rc=1)
-            word = line.split(None, 1)[0]
-            return ctx.program(word, line[len(word):])
+    def start(self, command_line, stdin, skip_cmd_shell=True, codepage='437', proc=None):
+        """Run what a WinRM Command asks in a thread, writing to ``proc`` as it goes; returns the thread."""
+        proc = proc or Process()
 
-
-class Context(object):
-    def __init__(self, machine, stdin, as_system=False, cwd='C:\\Users\\Administrator'):
-        self.m = machine
-        self.stdin = stdin
-        self.cwd = cwd
-        os.makedirs(machine.path(cwd, cwd), exist_ok=True)
-        self.errorlevel = 0
-        self.delayed = False
-        self.as_system = as_system
-
-    # cmd.exe -----------------------------------------------------------------------------------------------
-    def cmd(self, rest):
-        match = re.match(r'^\s*((?:/[a-zA-Z](?::\w+)?\s+)*)/[cCkK]\s+(.*)$', rest, re.S)
-        if not match:
-            return Result(b'Microsoft Windows [Version %s]\r\n' % self.version_text().encode(), rc=0)
-        flags = match.group(1).lower()
-        line = match.group(2)
-        if line.startswith('"') and line.endswith('"'):
-            line = line[1:-1]
-        inner = Context(self.m, self.stdin, self.as_system, self.cwd)
-        inner.delayed = '/v:on' in flags
-        line = expand_percent(line, self.m.env)
-        try:
-            seq, end = parse_seq(line)
-        except ParseError as exc:
-            return Result(err='The syntax of the command is incorrect. (%s)\r\n' % exc, rc=1)
-        if end != len(line):
-            return Result(err='%s was unexpected at this time.\r\n' % line[end:end + 1], rc=1)
-        out = Output()
-        inner.run_seq(seq, out)
-        return Result(out.stdout, out.stderr, inner.errorlevel)
-
-    def version_text(self):
-        return '%s.%d' % (self.m.version, self.m.build)
-
-    def run_seq(self, seq, out):
-        last_ok = True
-        for op, node in seq:
-            if op == '&&' and not last_ok:
-                continue
-            if op == '||' and last_ok:
-                continue
-            last_ok = self.run_node(node, out)
-        return last_ok
-
-    def run_node(self, node, out):
-        if isinstance(node, Group):
-            sink = out.redirected(self, split_redirections(node.redirs)[1])
-            ok = self.run_seq(node.seq, sink)
-            sink.close()
-            return ok
-        if isinstance(node, For):
-            ok = True
-            value = node.start
-            while (node.step > 0 and value <= node.end) or (node.step < 0 and value >= node.end):
-                body = _substitute(node.body, node.var, str(value))
-                ok = self.run_seq(body, out)
-                value += node.step
-            return ok
-        if isinstance(node, If):
-            exists = os.path.exists(self.m.path(node.path, self.cwd) or '/nonexistent')
-            if exists != node.negate:
-                return self.run_seq(node.body, out)
-            return True
-        text = node.text
-        if self.delayed:
-            text = re.sub(r'!ERRORLEVEL!', str(self.errorlevel), text, flags=re.I)
-        text, redirs = split_redirections(text)
-        stripped = text.strip()
-        if not stripped:
-            return True
-        word = stripped.split(None, 1)[0]
-        rest = stripped[len(word):]
-        if word.lower() == 'echo' or word.lower().startswith('echo.'):
-            result = Result((rest[1:] if rest.startswith(' ') else rest).rstrip() + '\r\n')
-        else:
-            result = self.program(word, rest)
-            self.errorlevel = result.rc
-        sink = out.redirected(self, redirs)
-        sink.write(1, result.out)
-        sink.write(2, result.err)
-        sink.close()
-        return result.rc == 0
-
-    # programs --------------------------------------------------------------------------------------------
-    def program(self, word, rest):
-        name = word.strip('"').lower().split('\\')[-1]
-        if name.endswith('.exe'):
-            name = name[:-4]
-        args = split_args(rest)
-        handler = getattr(self, 'p_' + name, None)
-        if name == 'cmd':
-            return self.cmd(rest)
-        if handler is None:
-            return Result(err="'%s' is not recognized as an internal or external command,\r\noperable program or "
-                              "batch file.\r\n" % word, rc=9009)
-        return handler(args)
-
-    def p_cd(self, args):
-        args = [a for a in args if a.lower() != '/d']
-        if not args:
-            return Result(self.cwd + '\r\n')
-        target = self.m.path(args[0], self.cwd)
-        if not os.path.isdir(target):
-            return Result(err='The system cannot find the path specified.\r\n', rc=1)
-        self.cwd = args[0] if re.match(r'^[A-Za-z]:', args[0]) else self.cwd + '\\' + args[0]
-        return Result()
-
-    def p_type(self, args):
-        out, err, rc = b'', b'', 0
-        for arg in args:
-            path = self.m.path(arg, self.cwd)
-            if path and os.path.isfile(path):
-                with open(path, 'rb') as handle:
-                    out += handle.read()
-            else:
-                err += b'The system cannot find the file specified.\r\n'
-                rc = 1
-        return Result(out, err, rc)
-
-    def p_del(self, args):
-        err = b''
-        for arg in args:
-            if arg.startswith('/'):
-                continue
-            path = self.m.path(arg, self.cwd)
-            if path and os.path.isfile(path):
-                os.unlink(path)
-            else:
-                err += ('Could Not Find %s\r\n' % arg).encode()
-        return Result(err=err)
-
-    def p_mkdir(self, args):
-        path = self.m.path(args[0], self.cwd)
-        if os.path.exists(path):
-            return Result(err='A subdirectory or file %s already exists.\r\n' % args[0], rc=1)
-        os.makedirs(path)
-        return Result()
-
-    p_md = p_mkdir
-
-    def p_rmdir(self, args):
-        names = [a for a in args if not a.startswith('/')]
-        path = self.m.path(names[0], self.cwd)
-        if not os.path.isdir(path):
-            return Result(err='The system cannot find the file specified.\r\n', rc=2)
-        shutil.rmtree(path)
-        return Result()
-
-    p_rd = p_rmdir
-
-    def p_copy(self, args):
-        names = [a for a in args if not a.startswith('/')]
-        src, dst = self.m.path(names[0], self.cwd), self.m.path(names[1], self.cwd)
-        if not os.path.isfile(src):
-            return Result('The system cannot find the file specified.\r\n        0 file(s) copied.\r\n', rc=1)
-        if os.path.isdir(dst):
-            dst = os.path.join(dst, os.path.basename(src))
-        if not os.path.isdir(os.path.dirname(dst)):
-            return Result('The system cannot find the path specified.\r\n        0 file(s) copied.\r\n', rc=1)
-        shutil.copyfile(src, dst)
-        return Result('        1 file(s) copied.\r\n')
-
-    def p_ping(self, args):
-        return Result('\r\nPinging 127.0.0.1 with 32 bytes of data:\r\nReply from 127.0.0.1: bytes=32 time<1ms TTL=128\r\n')
-
-    def p_findstr(self, args):
-        if args != ['^']:
-            return Result(err='FINDSTR: only the "^" (copy stdin) form is emulated\r\n', rc=2)
-        data = self.stdin.replace(b'\r\n', b'\n')
-        lines = data.split(b'\n')
-        if lines and lines[-1] == b'':
-            lines.pop()
-        if not lines:
-            return Result(rc=1)
-        return Result(b''.join(line + b'\r\n' for line in lines))
-
-    def p_certutil(self, args):
-        args = [a for a in args if a.lower() != '-f']
-        if len(args) != 3 or args[0].lower() not in ('-encode', '-decode'):
-            return Result('CertUtil: Unknown arg: %s\r\n' % (args[0] if args else ''), rc=-2147024809)
-        verb = args[0].lower()
-        src, dst = self.m.path(args[1], self.cwd), self.m.path(args[2], self.cwd)
-        if not os.path.isfile(src):
-            return Result('CertUtil: %s command FAILED: 0x80070002 (WIN32: 2 ERROR_FILE_NOT_FOUND)\r\nCertUtil: The '
-                          'system cannot find the file specified.\r\n' % verb, rc=-2147024894)
-        with open(src, 'rb') as handle:
-            data = handle.read()
-        if verb == '-encode':
-            text = base64.b64encode(data).decode('ascii')
-            body = '\r\n'.join(text[i:i + 64] for i in range(0, len(text), 64))
-            result = ('-----BEGIN CERTIFICATE-----\r\n%s\r\n-----END CERTIFICATE-----\r\n' % body).encode('ascii')
-        else:
-            lines = data.decode('ascii', 'replace').replace('\r\n', '\n').split('\n')
-            body = ''.join(line.strip() for line in lines if line.strip() and not line.startswith('-----'))
+        def body():
             try:
-                result = base64.b64decode(body, validate=True)
-            except (binascii.Error, ValueError):
-                return Result('CertUtil: -decode command FAILED: 0x80090005 (-2146893819 NTE_BAD_DATA)\r\nCertUtil: '
-                              'Bad Data.\r\n', rc=-2146893819)
-        with open(dst, 'wb') as handle:
-            handle.write(result)
-        return Result('Input Length = %d\r\nOutput Length = %d\r\nCertUtil: %s command completed successfully.\r\n'
-                      % (len(data), len(result), verb))
+                rc = self._run(command_line, stdin, skip_cmd_shell, codepage, proc)
+            except Exception:  # pylint: disable=broad-except
+                # a bug of the emulator, not a Windows behaviour: say so loudly, end the command
+                import traceback
+                proc.write(2, ('emulator error: %s' % traceback.format_exc()).encode('utf-8'))
+                rc = 1
+            proc.finish(rc)
+        thread = threading.Thread(target=body, daemon=True)
+        thread.start()
+        return thread
 
-    def p_expand(self, args):
-        files = [a for a in args if not a.upper().startswith('-F:')]
-        src, dst = self.m.path(files[0], self.cwd), self.m.path(files[1], self.cwd)
+    def execute(self, command_line, stdin=b'', skip_cmd_shell=True, codepage='437'):
+        """Run to the end; Result(out, err, rc) (for tests that call the host directly)."""
+        proc = Process()
+        stdin = stdin if isinstance(stdin, Stdin) else Stdin(stdin)
+        rc = self._run(command_line, stdin, skip_cmd_shell, codepage, proc)
+        return Result(bytes(proc.out), bytes(proc.err), rc)
+
+    def _run(self, command_line, stdin, skip_cmd_shell, codepage, proc):
+        with self.lock:
+            self.commands.append(command_line)
+        ctx = Context(self, stdin, proc, codepage=codepage)
         try:
-            members = read_cab(src)
-        except (OSError, ValueError) as exc:
-            return Result('Microsoft (R) File Expansion Utility\r\nCopyright (c) Microsoft Corporation. All rights '
-                          'reserved.\r\n\r\nCan\'t open input file: %s. (%s)\r\n' % (files[0], exc), rc=1)
-        lines = ['Microsoft (R) File Expansion Utility', 'Copyright (c) Microsoft Corporation. All rights reserved.', '']
-        for name, data in members:
-            with open(os.path.join(dst, name.lower()), 'wb') as handle:
-                handle.write(data)
-            lines.append('Adding %s\\%s to Extraction Queue' % (files[1], name))
-        lines += ['', 'Expanding Files ....', '', 'Expanding Files Complete ...', '%d files total.' % len(members)]
-        return Result('\r\n'.join(lines) + '\r\n')
-
-    def p_makecab(self, args):
-        names = [a for a in args if not a.startswith('/')]
-        src, dst = self.m.path(names[0], self.cwd), self.m.path(names[1], self.cwd)
-        if not os.path.isfile(src):
-            return Result('ERROR: Could not find file: %s\r\n' % names[0], rc=1)
-        with open(src, 'rb') as handle:
-            data = handle.read()
-        cab = write_mszip_cab(names[0].split('\\')[-1], data)
-        with open(dst, 'wb') as handle:
-            handle.write(cab)
-        return Result('Cabinet Maker - Lossless Data Compression Tool\r\n\r\n%d bytes in 1 files\r\n'
-                      'Total files:              1\r\nBytes before: %14d\r\nBytes after: %15d\r\n'
-                      % (len(data), len(data), len(cab)))
-
-    def p_pnputil(self, args):
-        low = [a.lower() for a in args]
-        modern = self.m.version.startswith('10.') and self.m.build >= 14393
-        inf = [a for a in args if a.lower().endswith('.inf')]
-        if '/add-driver' in low and not modern or not inf:
-            return Result('Microsoft PnP Utility\r\n\r\nUsage:\r\n------\r\npnputil.exe [-f | -i] [ -? | -a | -d | -e ] '
-                          '<INF name>\r\n', rc=1)
-        path = self.m.path(inf[0], self.cwd)
-        if not os.path.isfile(path):
-            return Result('Microsoft PnP Utility\r\n\r\nProcessing inf :            %s\r\nAdding the driver package '
-                          'failed : The system cannot find the file specified.\r\n' % os.path.basename(inf[0]), rc=2)
-        published = 'oem%d.inf' % (len(self.m.driver_store) + 1)
-        self.m.driver_store.append({'inf': os.path.basename(path), 'published': published,
-                                    'files': sorted(os.listdir(os.path.dirname(path)))})
-        if '/add-driver' in low:
-            return Result('Microsoft PnP Utility\r\n\r\nAdding driver package:  %s\r\nDriver package added '
-                          'successfully.\r\nPublished Name:         %s\r\n\r\nTotal driver packages:  1\r\nAdded driver '
-                          'packages:  1\r\n' % (os.path.basename(path), published))
-        return Result('Microsoft PnP Utility\r\n\r\nProcessing inf :            %s\r\nDriver package added '
-                      'successfully.\r\nPublished name :            %s\r\n\r\nTotal attempted:              1\r\n'
-                      'Number successfully imported: 1\r\n\r\n' % (os.path.basename(path), published))
-
-    def p_schtasks(self, args):
-        low = [a.lower() for a in args]
-
-        def opt(name):
-            return args[low.index(name) + 1] if name in low and low.index(name) + 1 < len(args) else None
-        name = opt('/tn')
-        if '/create' in low:
-            self.m.tasks[name.lower()] = {'tr': opt('/tr'), 'ru': opt('/ru')}
-            return Result('WARNING: Task may not run because /ST is earlier than current time.\r\nSUCCESS: The '
-                          'scheduled task "%s" has successfully been created.\r\n' % name)
-        task = self.m.tasks.get((name or '').lower())
-        if task is None:
-            return Result(err='ERROR: The system cannot find the file specified.\r\n', rc=1)
-        if '/run' in low:
-            runner = Context(self.m, b'', as_system=(task['ru'] or '').upper() == 'SYSTEM',
-                             cwd='C:\\Windows\\System32')
-            line = expand_percent(task['tr'], self.m.env)
-            runner.program(split_args(line)[0], line[len(line.split(None, 1)[0]):])
-            return Result('SUCCESS: Attempted to run the scheduled task "%s".\r\n' % name)
-        if '/delete' in low:
-            del self.m.tasks[name.lower()]
-            return Result('SUCCESS: The scheduled task "%s" was successfully deleted.\r\n' % name)
-        return Result(err='ERROR: Invalid syntax.\r\n', rc=1)
-
-    # reg.exe -----------------------------------------------------------------------------------------------
-    def p_reg(self, args):
-        if not args:
-            return Result(err='ERROR: Invalid syntax.\r\nType "REG /?" for usage.\r\n', rc=1)
-        verb = args[0].lower()
-        handler = getattr(self, 'reg_' + verb, None)
-        if handler is None:
-            return Result(err='ERROR: Invalid syntax.\r\nType "REG /?" for usage.\r\n', rc=1)
-        return handler(args[1:])
-
-    def _hive_of(self, key):
-        parts = [p for p in key.split('\\') if p]
-        root = parts[0].upper()
-        if root not in ('HKLM', 'HKEY_LOCAL_MACHINE') or len(parts) < 2:
-            return None, None, None
-        hive = parts[1].upper()
-        path = self.m.system if hive == 'SYSTEM' else self.m.software if hive == 'SOFTWARE' else None
-        rest = parts[2:]
-        if hive == 'SYSTEM' and rest and rest[0].upper() == 'CURRENTCONTROLSET':
-            rest = ['ControlSet%03d' % current_control_set(self.m.system)] + rest[1:]
-        return hive, path, rest
-
-    def reg_save(self, args):
-        if not self.m.admin:
-            return Result(err='ERROR: A required privilege is not held by the client.\r\n', rc=1)
-        hive, path, rest = self._hive_of(args[0])
-        if path is None or rest:
-            return Result(err='ERROR: Invalid key name.\r\nType "REG SAVE /?" for usage.\r\n', rc=1)
-        dest = self.m.path(args[1], self.cwd)
-        if os.path.exists(dest) and '/y' not in [a.lower() for a in args]:
-            return Result(err='ERROR: The file exists.\r\n', rc=1)
-        with open(path, 'rb') as handle:
-            data = bytearray(handle.read())
-        # A saved hive is written fresh: both sequence numbers equal, header checksum recomputed.
-        struct.pack_into('<I', data, 8, struct.unpack_from('<I', data, 4)[0])
-        checksum = 0
-        for (word,) in struct.iter_unpack('<I', bytes(data[:0x1FC])):
-            checksum ^= word
-        struct.pack_into('<I', data, 0x1FC, 0xFFFFFFFE if checksum == 0xFFFFFFFF else (checksum or 1))
-        with open(dest, 'wb') as handle:
-            handle.write(bytes(data))
-        return Result(OK_TEXT)
-
-    def reg_query(self, args):
-        hive, path, rest = self._hive_of(args[0])
-        if path is None:
-            return Result(err=NOT_FOUND, rc=1)
-        low = [a.lower() for a in args]
-        recursive = '/s' in low
-        wanted = args[low.index('/v') + 1] if '/v' in low else None
-        h = hivex.Hivex(path)
-        node = h.root()
-        for part in rest:
-            node = h.node_get_child(node, part)
-            if node is None:
-                return Result(err=NOT_FOUND, rc=1)
-        prefix = 'HKEY_LOCAL_MACHINE\\%s' % hive + ''.join('\\' + p for p in args[0].split('\\')[2:] if p)
-        lines, matches = [''], 0
-        stack = [(node, prefix, list(rest))]
-        while stack:
-            here, name, parts = stack.pop(0)
-            values = [] if here is None else [(h.value_key(v),) + h.value_value(v) for v in h.node_values(here)]
-            values += self._volatile(hive, parts)
-            if wanted is not None:
-                values = [v for v in values if v[0].lower() == wanted.lower()]
-            children = [] if here is None else sorted(h.node_children(here), key=lambda c: h.node_name(c).upper())
-            kids = [(c, name + '\\' + h.node_name(c), parts + [h.node_name(c)]) for c in children]
-            kids += [(None, name + '\\' + v, parts + [v]) for v in self._volatile_children(hive, parts)]
-            if values or wanted is None:
-                lines.append(name)
-                for vname, vtype, data in values:
-                    lines.append('    %s    %s    %s' % (vname or '(Default)', REG_TYPES.get(vtype, 'REG_NONE'),
-                                                         reg_display(vtype, data)))
-                    matches += 1
-                lines.append('')
-            if recursive:
-                stack[0:0] = kids
-            elif wanted is None:
-                for _c, kid_name, _p in kids:
-                    lines.append(kid_name)
-        if wanted is not None:
-            lines.append('End of search: %d match(es) found.' % matches)
-            rc = 0 if matches else 1
-        else:
-            rc = 0
-        text = '\r\n'.join(lines) + '\r\n'
-        return Result(text, rc=rc)
-
-    def _volatile(self, hive, parts):
-        """Values of the volatile Enum\\...\\<instance>\\Control keys of devices present now."""
-        if hive != 'SYSTEM' or len(parts) < 3 or parts[-1].upper() != 'CONTROL':
-            return []
-        instance = '\\'.join(parts[2:-1]).upper()
-        for path, service in self.m.present.items():
-            if path.upper() == instance:
-                return [('ActiveService', 1, (service + '\0').encode('utf-16-le'))]
-        return []
-
-    def _volatile_children(self, hive, parts):
-        if hive != 'SYSTEM' or len(parts) < 2:
-            return []
-        here = '\\'.join(parts[2:]).upper()
-        return ['Control' for path in self.m.present if path.upper() == here]
-
-    def reg_import(self, args):
-        path = self.m.path(args[0], self.cwd)
-        if not path or not os.path.isfile(path):
-            return Result(err='ERROR: Error opening the file. There may be a disk or file system error.\r\n', rc=1)
-        with open(path, 'rb') as handle:
-            raw = handle.read()
-        if raw.startswith(b'\xff\xfe'):
-            text = raw[2:].decode('utf-16-le')
-        else:
-            text = raw.decode('latin-1')
-        text = text.replace('\r\n', '\n')
-        if not text.startswith('Windows Registry Editor Version 5.00') and not text.startswith('REGEDIT4'):
-            return Result(err='ERROR: The specified file is not a registry script.\r\nYou can only import binary '
-                              'registry files from within the registry editor.\r\n', rc=1)
-        self.m.imports.append(text)
-        header, sections = _sections(text)
-        stop = None
-        if self.m.fail_import_after is not None:
-            stop = self.m.fail_import_after
-            self.m.fail_import_after = None
-        if self.m.system_only_driver_database and not self.as_system:
-            for index, section in enumerate(sections):
-                key = section.split('\n', 1)[0].lstrip('[-').rstrip(']').upper()
-                if key.startswith('HKEY_LOCAL_MACHINE\\SYSTEM\\DRIVERDATABASE'):
-                    stop = index if stop is None else min(stop, index)
-                    break
-        todo = sections if stop is None else sections[:stop]
-        for target, prefix in ((self.m.system, 'HKEY_LOCAL_MACHINE\\SYSTEM'),):
-            mine = [s for s in todo if s.split('\n', 1)[0].lstrip('[-').upper().startswith(prefix.upper())]
-            mine = with_parents(mine, prefix)
-            if mine:
-                merge(target, header + '\n\n' + '\n\n'.join(mine) + '\n', prefix)
-        if stop is not None:
-            return Result(err=ACCESS, rc=1)
-        return Result(err=OK_TEXT)
+            if len(command_line) > cmdline.MAX_LINE:
+                ctx.out.write(2, ctx.encode(self.text('too_long') + '\r\n'))
+                return 1
+            if not skip_cmd_shell:
+                result = ctx.cmd('/c ' + command_line, top=True)
+            else:
+                line = command_line.strip()
+                word = line.split(None, 1)[0] if line else ''
+                result = ctx.program(word, line[len(word):], top=True)
+            ctx.out.write(1, result.out)
+            ctx.out.write(2, result.err)
+            return result.rc
+        except Killed:
+            return None
 
 
 class Output(object):
-    """Where a command's stdout (1) and stderr (2) go."""
+    """Where a command's stdout (1) and stderr (2) go: the process (streamed to WinRM) or a buffer."""
 
-    def __init__(self):
+    def __init__(self, proc=None):
+        self.proc = proc
         self.stdout = b''
         self.stderr = b''
 
     def write(self, fd, data):
-        if fd == 1:
+        if self.proc is not None:
+            self.proc.write(fd, data)
+        elif fd == 1:
             self.stdout += data
         else:
             self.stderr += data
@@ -732,6 +277,7 @@ class _Redirected(object):
         self.targets = {1: ('parent', 1), 2: ('parent', 2)}
         self.parent = parent
         self.files = {}
+        self.delay = (ctx.m.redirect_delay, ctx.proc, ctx.m)
         for fd, mode, target in redirs:
             if mode == 'dup':
                 self.targets[fd] = self.targets[int(target)]
@@ -740,15 +286,22 @@ class _Redirected(object):
             if path is None:
                 self.targets[fd] = ('nul', None)
                 continue
-            handle = open(path, 'ab' if mode == 'a' else 'wb')
+            handle = open(path, 'ab' if mode == 'a' else 'wb', buffering=0)
             self.files[fd] = handle
             self.targets[fd] = ('file', handle)
+
+    def redirected(self, ctx, redirs):
+        return _Redirected(self, ctx, redirs)
 
     def write(self, fd, data):
         kind, where = self.targets[fd]
         if kind == 'parent':
             self.parent.write(where, data)
-        elif kind == 'file':
+        elif kind == 'file' and data:
+            delay, proc, machine = self.delay
+            if delay and where.tell() == 0:
+                # the file exists (created empty) a moment before what is first written into it
+                machine.sleep(delay, proc)
             where.write(data)
 
     def close(self):
@@ -756,130 +309,457 @@ class _Redirected(object):
             handle.close()
 
 
-def _substitute(seq, var, value):
-    out = []
-    for op, node in seq:
-        if isinstance(node, Simple):
-            node = Simple(node.text.replace('%' + var, value))
-        elif isinstance(node, If):
-            node = If(node.negate, node.path, _substitute(node.body, var, value))
-        out.append((op, node))
-    return out
+class Context(object):
+    """One cmd.exe (or the program WinRM started) with its environment, current folder and identity."""
+
+    def __init__(self, machine, stdin, proc, as_system=False, cwd='C:\\Users\\Administrator', codepage='437',
+                 env=None):
+        self.m = machine
+        self.stdin = stdin
+        self.proc = proc
+        self.cwd = cwd
+        os.makedirs(machine.path(cwd, cwd), exist_ok=True)
+        self.errorlevel = 0
+        self.delayed = False
+        self.as_system = as_system
+        self.codepage = 'utf-8' if str(codepage) == '65001' else 'cp%s' % codepage
+        self.env = dict(env if env is not None else machine.env)
+        self.out = Output(proc)
+
+    def text(self, key):
+        return self.m.text(key)
+
+    def encode(self, text):
+        return text.encode(self.codepage, 'replace') if isinstance(text, str) else text
+
+    def result(self, out=b'', err=b'', rc=0):
+        return Result(self.encode(out), self.encode(err), rc)
+
+    def check(self):
+        self.proc.check()
+
+    def child(self, as_system=None, cwd=None):
+        return Context(self.m, self.stdin, self.proc, self.as_system if as_system is None else as_system,
+                       cwd or self.cwd, '65001' if self.codepage == 'utf-8' else self.codepage[2:], self.env)
+
+    # cmd.exe -----------------------------------------------------------------------------------------------
+    def cmd(self, rest, top=False):
+        match = re.match(r'^\s*((?:/[a-zA-Z](?::\w+)?\s+)*)/[cCkK]\s+(.*)$', rest, re.S)
+        if not match:
+            return self.result('Microsoft Windows [Version %s.%d]\r\n' % (self.m.version, self.m.build))
+        flags = match.group(1).lower()
+        line = match.group(2)
+        if line.startswith('"') and line.endswith('"') and line.count('"') == 2:
+            line = line[1:-1]
+        inner = self.child()
+        inner.delayed = '/v:on' in flags
+        line = expand_percent(line, inner.env)
+        try:
+            seq, end = parse_seq(line)
+        except ParseError as exc:
+            return self.result(err='%s (%s)\r\n' % (self.text('syntax'), exc), rc=1)
+        if end != len(line):
+            return self.result(err='%s was unexpected at this time.\r\n' % line[end:end + 1], rc=1)
+        out = Output(self.proc if top else None)
+        inner.run_seq(seq, out)
+        return Result(out.stdout, out.stderr, inner.errorlevel)
+
+    def run_seq(self, seq, out):
+        last_ok = True
+        for op, node in seq:
+            self.check()
+            if op == '&&' and not last_ok:
+                continue
+            if op == '||' and last_ok:
+                continue
+            last_ok = self.run_node(node, out)
+        return last_ok
+
+    def run_node(self, node, out):
+        if isinstance(node, Group):
+            sink = out.redirected(self, split_redirections(node.redirs)[1])
+            try:
+                return self.run_seq(node.seq, sink)
+            finally:
+                sink.close()
+        if isinstance(node, For):
+            return self.run_for(node, out)
+        if isinstance(node, If):
+            path = node.path if not self.delayed else expand_delayed(node.path, self.env_view())
+            exists = os.path.exists(self.m.path(path, self.cwd) or '/nonexistent')
+            if exists != node.negate:
+                return self.run_seq(node.body, out)
+            return True
+        text = node.text
+        if self.delayed:
+            text = expand_delayed(text, self.env_view())
+        text, redirs = split_redirections(text)
+        stripped = text.strip()
+        if not stripped:
+            return True
+        word = stripped.split(None, 1)[0]
+        rest = stripped[len(word):]
+        low = word.lower()
+        if low == 'echo' or low.startswith('echo.'):
+            result = self.result((rest[1:] if rest.startswith(' ') else rest).rstrip() + '\r\n')
+        elif low == 'set':
+            result = self.builtin_set(rest)
+            self.errorlevel = result.rc if result.rc else self.errorlevel
+        else:
+            result = self.program(word, rest)
+            self.errorlevel = result.rc
+        sink = out.redirected(self, redirs)
+        try:
+            sink.write(1, result.out)
+            sink.write(2, result.err)
+        finally:
+            sink.close()
+        return result.rc == 0
+
+    def env_view(self):
+        view = dict(self.env)
+        view['ERRORLEVEL'] = str(self.errorlevel)
+        return view
+
+    def run_for(self, node, out):
+        ok = True
+        if node.kind == 'l':
+            start, step, end = node.spec
+            value = start
+            while (step > 0 and value <= end) or (step < 0 and value >= end):
+                ok = self.run_seq(substitute(node.body, node.var, str(value)), out)
+                value += step
+            return ok
+        if node.kind == 'f':
+            tokens = re.search(r'tokens=(\d+)', node.options)
+            column = int(tokens.group(1)) if tokens else 1
+            inner = self.child()
+            result = inner.cmd('/c ' + node.spec)
+            for line in result.out.decode(self.codepage, 'replace').replace('\r\n', '\n').split('\n'):
+                words = line.split()
+                if len(words) >= column:
+                    ok = self.run_seq(substitute(node.body, node.var, words[column - 1]), out)
+            return ok
+        for pattern in split_args(node.spec):
+            for name in self.glob(pattern):
+                ok = self.run_seq(substitute(node.body, node.var, name), out)
+        return ok
+
+    def glob(self, pattern):
+        """Windows paths of the files matching a wildcard pattern (relative patterns stay relative)."""
+        folder, _sep, mask = pattern.replace('/', '\\').rpartition('\\')
+        local = self.m.path(folder or '.', self.cwd)
+        if not local or not os.path.isdir(local):
+            return []
+        names = sorted(n for n in os.listdir(local) if fnmatch.fnmatch(n.lower(), mask.lower()))
+        return [(folder + '\\' if folder else '') + n for n in names]
+
+    def builtin_set(self, rest):
+        rest = rest.strip()
+        if rest.lower().startswith('/a '):
+            expr = rest[3:].strip()
+            name, _eq, value = expr.partition('=')
+            try:
+                number = int(value.strip(), 0)
+            except ValueError:
+                return self.result(err='Missing operand.\r\n', rc=1)
+            self.env[name.strip().upper()] = str(number)
+            return self.result(str(number))                # set /a on a command line prints its result
+        if rest.startswith('"') and rest.endswith('"'):
+            rest = rest[1:-1]
+        name, _eq, value = rest.partition('=')
+        if value:
+            self.env[name.upper()] = value
+        else:
+            self.env.pop(name.upper(), None)
+        return self.result()
+
+    # programs --------------------------------------------------------------------------------------------
+    def program(self, word, rest, top=False):
+        self.check()
+        name = word.strip('"').lower().split('\\')[-1]
+        if name.endswith('.exe'):
+            name = name[:-4]
+        with self.m.lock:
+            self.m.programs.append(name)
+        if name == 'cmd':
+            return self.cmd(rest, top=top)
+        handler = getattr(self, 'p_' + name, None)
+        if handler is None:
+            return self.result(err=self.text('not_recognized') % word + '\r\n', rc=9009)
+        return handler(split_args(rest))
+
+    def p_reg(self, args):
+        return Reg(self).run(args)
+
+    def p_cd(self, args):
+        args = [a for a in args if a.lower() != '/d']
+        if not args:
+            return self.result(self.cwd + '\r\n')
+        target = self.m.path(args[0], self.cwd)
+        if not os.path.isdir(target):
+            return self.result(err=self.text('no_path') + '\r\n', rc=1)
+        self.cwd = args[0] if re.match(r'^[A-Za-z]:', args[0]) else self.cwd + '\\' + args[0]
+        return self.result()
+
+    def p_type(self, args):
+        out, err, rc = b'', '', 0
+        for arg in args:
+            path = self.m.path(arg, self.cwd)
+            if path and os.path.isfile(path):
+                with open(path, 'rb') as handle:
+                    out += handle.read()
+            else:
+                err += self.text('no_file') + '\r\n'
+                rc = 1
+        return Result(out, self.encode(err), rc)
+
+    def p_del(self, args):
+        err = ''
+        for arg in args:
+            if arg.startswith('/'):
+                continue
+            matches = self.glob(arg) if any(c in arg for c in '*?') else [arg]
+            found = False
+            for name in matches:
+                path = self.m.path(name, self.cwd)
+                if path and os.path.isfile(path):
+                    os.unlink(path)
+                    found = True
+            if not found:
+                err += self.text('could_not_find') % arg + '\r\n'
+        return self.result(err=err)
+
+    def p_dir(self, args):
+        patterns = [a for a in args if not a.startswith('/')] or ['*']
+        names = [n.split('\\')[-1] for p in patterns for n in self.glob(p)]
+        if not names:
+            return self.result(err=self.text('file_not_found') + '\r\n', rc=1)
+        return self.result(''.join(n + '\r\n' for n in names))
+
+    def p_ren(self, args):
+        src = self.m.path(args[0], self.cwd)
+        if not src or not os.path.exists(src):
+            return self.result(err=self.text('no_file') + '\r\n', rc=1)
+        dst = os.path.join(os.path.dirname(src), args[1].lower())
+        if os.path.exists(dst):
+            return self.result(err='A duplicate file name exists, or the file\r\ncannot be found.\r\n', rc=1)
+        os.rename(src, dst)       # one step: a reader sees the old name or the new one, never a half
+        return self.result()
+
+    p_rename = p_ren
+
+    def p_mkdir(self, args):
+        path = self.m.path(args[0], self.cwd)
+        if os.path.exists(path):
+            return self.result(err=self.text('dir_exists') % args[0] + '\r\n', rc=1)
+        os.makedirs(path)
+        return self.result()
+
+    p_md = p_mkdir
+
+    def p_rmdir(self, args):
+        names = [a for a in args if not a.startswith('/')]
+        path = self.m.path(names[0], self.cwd)
+        if not os.path.isdir(path):
+            return self.result(err=self.text('no_file') + '\r\n', rc=2)
+        shutil.rmtree(path)
+        return self.result()
+
+    p_rd = p_rmdir
+
+    def p_copy(self, args):
+        names = [a for a in args if not a.startswith('/')]
+        src, dst = self.m.path(names[0], self.cwd), self.m.path(names[1], self.cwd)
+        if not os.path.isfile(src):
+            return self.result(self.text('no_file') + '\r\n' + self.text('copied') % 0 + '\r\n', rc=1)
+        if os.path.isdir(dst):
+            dst = os.path.join(dst, os.path.basename(src))
+        if not os.path.isdir(os.path.dirname(dst)):
+            return self.result(self.text('no_path') + '\r\n' + self.text('copied') % 0 + '\r\n', rc=1)
+        shutil.copyfile(src, dst)
+        return self.result(self.text('copied') % 1 + '\r\n')
+
+    def p_fc(self, args):
+        names = [a for a in args if not a.startswith('/')]
+        paths = [self.m.path(n, self.cwd) for n in names[:2]]
+        for name, path in zip(names, paths):
+            if not path or not os.path.isfile(path):
+                return self.result(err=self.text('fc_missing') % name + '\r\n', rc=2)
+        with open(paths[0], 'rb') as one, open(paths[1], 'rb') as two:
+            same = one.read() == two.read()
+        if same:
+            return self.result(self.text('fc_same') % tuple(names[:2]) + '\r\n')
+        return self.result(self.text('fc_differ') % (names[0], names[1], names[0], names[1]) + '\r\n', rc=1)
+
+    def p_more(self, args):
+        """more +N FILE: the file from line N on (N lines skipped); with its output redirected it does not page."""
+        skip = int(args[0][1:]) if args and args[0].startswith('+') else 0
+        names = [a for a in args if not a.startswith('+') and not a.startswith('/')]
+        path = self.m.path(names[0], self.cwd) if names else None
+        if not path or not os.path.isfile(path):
+            return self.result(err='Cannot access file %s\r\n' % (names[0] if names else ''), rc=1)
+        with open(path, 'rb') as handle:
+            lines = handle.read().replace(b'\r\n', b'\n').split(b'\n')
+        if lines and lines[-1] == b'':
+            lines.pop()
+        return Result(b''.join(line + b'\r\n' for line in lines[skip:]))
+
+    def p_ping(self, args):
+        self.m.sleep(1, self.proc)
+        return self.result('\r\n' + self.text('ping') + '\r\n')
+
+    def p_findstr(self, args):
+        if args != ['^']:
+            return self.result(err='FINDSTR: only the "^" (copy stdin) form is emulated\r\n', rc=2)
+        try:
+            data = self.stdin.read_all(self.proc).replace(b'\r\n', b'\n')
+        except IOError as exc:
+            return self.result(err='FINDSTR: %s\r\n' % exc, rc=2)
+        lines = data.split(b'\n')
+        if lines and lines[-1] == b'':
+            lines.pop()
+        if any(len(line) > 8191 for line in lines):
+            return self.result(err='FINDSTR: Line 1 is too long.\r\n', rc=2)
+        if not lines:
+            return Result(rc=1)
+        return Result(b''.join(line + b'\r\n' for line in lines))
+
+    def p_powershell(self, args):
+        """PowerShell 2.0 ``-Command -``: statements read from stdin, one per line; the forms stage_script writes."""
+        if '-command' not in [a.lower() for a in args] or args[-1] != '-':
+            return self.result(err='powershell: only -Command - (a script on stdin) is emulated\r\n', rc=1)
+        try:
+            script = self.stdin.read_all(self.proc).decode('ascii')
+        except (IOError, UnicodeDecodeError) as exc:
+            return self.result(err='%s\r\n' % exc, rc=1)
+        return PowerShell(self).run(script)
+
+    def p_pnputil(self, args):
+        low = [a.lower() for a in args]
+        modern = self.m.version.startswith('10.') and self.m.build >= 14393
+        inf = [a for a in args if a.lower().endswith('.inf')]
+        if '/add-driver' in low and not modern or not inf:
+            return self.result('Microsoft PnP Utility\r\n\r\nUsage:\r\n------\r\npnputil.exe [-f | -i] [ -? | -a | -d | -e ] '
+                               '<INF name>\r\n', rc=1)
+        path = self.m.path(inf[0], self.cwd)
+        head = 'Microsoft PnP Utility\r\n\r\n'
+        if not os.path.isfile(path):
+            return self.result(head + self.text('pnputil_failed') % self.text('no_file') + '\r\n', rc=2)
+        if self.m.pnputil_rc not in (None, 0, 259, 3010, 1641):
+            return self.result(head + self.text('pnputil_failed') % self.text('pnputil_unsigned') + '\r\n',
+                               rc=self.m.pnputil_rc)
+        with open(path, 'rb') as handle:
+            inf_data = handle.read()
+        known = [d for d in self.m.driver_store if d['data'] == inf_data]
+        published = known[0]['published'] if known else 'oem%d.inf' % (len(self.m.driver_store) + 1)
+        if not known:
+            self.m.driver_store.append({'inf': os.path.basename(path), 'published': published, 'data': inf_data,
+                                        'files': sorted(os.listdir(os.path.dirname(path)))})
+            with open(os.path.join(self.m.fs, 'c', 'windows', 'inf', published), 'wb') as handle:
+                handle.write(inf_data)
+        # ERROR_NO_MORE_ITEMS (259): no device present matches the package (what pnputil returns then)
+        text = inf_data.decode('latin-1').upper()
+        matches = any(p.upper().split('\\')[1] in text for p in self.m.present)
+        rc = self.m.pnputil_rc if self.m.pnputil_rc is not None else (0 if matches else 259)
+        lines = [self.text('pnputil_added'),
+                 self.text('pnputil_published_new' if modern else 'pnputil_published') % published]
+        if rc == 259:
+            lines.append(self.text('pnputil_no_device'))
+        return self.result(head + '\r\n'.join(lines) + '\r\n', rc=rc)
+
+    def p_schtasks(self, args):
+        low = [a.lower() for a in args]
+
+        def opt(name):
+            return args[low.index(name) + 1] if name in low and low.index(name) + 1 < len(args) else None
+        name = opt('/tn')
+        if '/create' in low:
+            if (opt('/ru') or '').upper() == 'SYSTEM' and not self.m.admin and not self.as_system:
+                return self.result(err=self.text('access') + '\r\n', rc=1)
+            if len(opt('/tr') or '') > 261:
+                return self.result(err=self.text('task_tr_long') + '\r\n', rc=1)
+            self.m.tasks[name.lower()] = {'tr': opt('/tr'), 'ru': opt('/ru')}
+            return self.result(self.text('task_st_warning') + '\r\n' + self.text('task_created') % name + '\r\n')
+        task = self.m.tasks.get((name or '').lower())
+        if task is None:
+            return self.result(err=self.text('task_missing') + '\r\n', rc=1)
+        if '/run' in low:
+            self._start_task(task)
+            return self.result(self.text('task_run') % name + '\r\n')
+        if '/delete' in low:
+            del self.m.tasks[name.lower()]
+            return self.result(self.text('task_deleted') % name + '\r\n')
+        return self.result(err=self.text('invalid_syntax') + '\r\n', rc=1)
+
+    def _start_task(self, task):
+        """The Task Scheduler starts the task a moment later, in its own session: schtasks /run does not wait for
+        it, and ending the WinRM shell does not end it."""
+        machine = self.m
+        line = task['tr']
+        as_system = (task['ru'] or '').upper() == 'SYSTEM'
+        proc = Process()
+
+        def body():
+            try:
+                machine.sleep(machine.task_delay, proc)
+                runner = Context(machine, Stdin(b''), proc, as_system=as_system, cwd='C:\\Windows\\System32')
+                word = split_args(line)[0]
+                proc.finish(runner.program(word, line[len(line.split(None, 1)[0]):]).rc)
+            except Killed:
+                proc.finish(None)
+        thread = threading.Thread(target=body, daemon=True)
+        machine.task_threads.append(thread)
+        machine.task_procs.append(proc)
+        thread.start()
 
 
-def _sections(text):
-    lines = text.split('\n')
-    header, sections, current = lines[0], [], []
-    for line in lines[1:]:
-        if line.startswith('['):
-            if current:
-                sections.append('\n'.join(current))
-            current = [line]
-        elif line.strip() and current:
-            current.append(line)
-    if current:
-        sections.append('\n'.join(current))
-    return header, sections
+class PowerShell(object):
+    """The statements stage_script writes, as PowerShell 2.0 runs them; anything else is an error, as it would be
+    for a term PowerShell does not know."""
 
+    ASSIGN_DIR = re.compile(r"^\$d = Join-Path \$env:SystemRoot '([^']*)'$")
+    CREATE_DIR = re.compile(r'^\[void\]\[IO\.Directory\]::CreateDirectory\(\$d\)$')
+    CREATE_FILE = re.compile(r"^\$f = \[IO\.File\]::Create\(\(Join-Path \$d '((?:[^']|'')*)'\)\)$")
+    WRITE = re.compile(r"^\$b = \[Convert\]::FromBase64String\('([A-Za-z0-9+/=]*)'\); \$f\.Write\(\$b, 0, \$b\.Length\)$")
 
-def with_parents(sections, prefix):
-    """Windows' reg import creates missing parent keys (RegCreateKeyEx); hivexregedit needs them spelled out."""
-    out, seen = [], set()
-    for section in sections:
-        head = section.split('\n', 1)[0]
-        if not head.startswith('[-'):
-            parts = head[1:-1].split('\\')
-            base = len(prefix.split('\\'))
-            for depth in range(base + 1, len(parts)):
-                parent = '\\'.join(parts[:depth])
-                if parent.upper() not in seen:
-                    seen.add(parent.upper())
-                    out.append('[%s]' % parent)
-            seen.add(head[1:-1].upper())
-        out.append(section)
-    return out
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.errors = []
+        self.folder = None
+        self.handle = None
 
-
-def merge(hive, reg_text, prefix):
-    """hivexregedit --merge (libguestfs' Perl implementation), reading the text as UTF-8."""
-    reg_file = hive + '.import.reg'
-    with open(reg_file, 'w', encoding='utf-8', newline='\n') as handle:
-        handle.write(reg_text)
-    proc = subprocess.run(['perl', '-CSD', '/usr/bin/hivexregedit', '--merge', '--prefix', prefix, hive, reg_file],
-                          check=False, capture_output=True, text=True)
-    if proc.returncode:
-        raise RuntimeError('hivexregedit --merge failed: %s (the .reg file is kept at %s)' % (proc.stderr, reg_file))
-    os.unlink(reg_file)
-
-
-def reg_display(vtype, data):
-    """Data as reg query prints it."""
-    if vtype in (1, 2):
-        return data.decode('utf-16-le', 'replace').split('\x00', 1)[0]
-    if vtype == 7:
-        items = data.decode('utf-16-le', 'replace').split('\x00')
-        while items and items[-1] == '':
-            items.pop()
-        return '\\0'.join(items)
-    if vtype == 4 and len(data) == 4:
-        return '0x%x' % struct.unpack('<I', data)[0]
-    if vtype == 11 and len(data) == 8:
-        return '0x%x' % struct.unpack('<Q', data)[0]
-    return binascii.hexlify(data).decode('ascii').upper()
-
-
-def current_control_set(system):
-    h = hivex.Hivex(system)
-    select = h.node_get_child(h.root(), 'Select')
-    value = h.node_get_value(select, 'Current')
-    return h.value_dword(value)
-
-
-def write_mszip_cab(name, data):
-    """A one-file MSZIP cabinet as makecab writes it by default (compressed with zlib, block by block)."""
-    blocks, history = [], b''
-    for start in range(0, len(data), 0x8000):
-        chunk = data[start:start + 0x8000]
-        deflater = zlib.compressobj(3, zlib.DEFLATED, -15, zdict=history) if history else \
-            zlib.compressobj(3, zlib.DEFLATED, -15)
-        blocks.append((b'CK' + deflater.compress(chunk) + deflater.flush(), len(chunk)))
-        history = (history + chunk)[-0x8000:]
-    if not blocks:
-        blocks = [(b'CK\x03\x00', 0)]
-    encoded = name.encode('latin-1')
-    files_off = 36 + 8
-    data_off = files_off + 16 + len(encoded) + 1
-    total = data_off + sum(8 + len(b) for b, _u in blocks)
-    out = struct.pack('<4sIIIIIBBHHHHH', b'MSCF', 0, total, 0, files_off, 0, 3, 1, 1, 1, 0, 0x1234, 0)
-    out += struct.pack('<IHH', data_off, len(blocks), 1)
-    out += struct.pack('<IIHHHH', len(data), 0, 0, (46 << 9) | (11 << 5) | 25, 0, 0x20) + encoded + b'\x00'
-    for block, usize in blocks:
-        out += struct.pack('<IHH', 0, len(block), usize) + block
-    return out
-
-
-def read_cab(path):
-    """[(name, data)] of an uncompressed cabinet (MS-CAB: CFHEADER, CFFOLDER, CFFILE, CFDATA)."""
-    with open(path, 'rb') as handle:
-        data = handle.read()
-    if data[:4] != b'MSCF':
-        raise ValueError('not a cabinet')
-    files_off, = struct.unpack_from('<I', data, 16)
-    folders, count, flags = struct.unpack_from('<HHH', data, 26)
-    if flags or folders != 1:
-        raise ValueError('only single-folder cabinets without reserve fields are emulated')
-    data_off, blocks, compress = struct.unpack_from('<IHH', data, 36)
-    if compress != 0:
-        raise ValueError('compressed cabinets are not emulated')
-    stream, off = b'', data_off
-    for _i in range(blocks):
-        _csum, size, _usize = struct.unpack_from('<IHH', data, off)
-        stream += data[off + 8:off + 8 + size]
-        off += 8 + size
-    out, off = [], files_off
-    for _i in range(count):
-        size, start, _folder, _date, _time, _attr = struct.unpack_from('<IIHHHH', data, off)
-        end = data.index(b'\x00', off + 16)
-        out.append((data[off + 16:end].decode('ascii'), stream[start:start + size]))
-        off = end + 1
-    return out
+    def run(self, script):
+        ctx = self.ctx
+        code = 0
+        for line in script.replace('\r\n', '\n').split('\n'):
+            ctx.check()
+            line = line.strip()
+            if not line or line == "$ErrorActionPreference = 'Stop'":
+                continue
+            try:
+                if line == 'if ($Error.Count -gt 0) { exit 1 }':
+                    if self.errors:
+                        code = 1
+                        break
+                elif line == 'exit 0':
+                    break
+                elif self.ASSIGN_DIR.match(line):
+                    self.folder = ctx.m.path('C:\\Windows\\' + self.ASSIGN_DIR.match(line).group(1), ctx.cwd)
+                elif self.CREATE_DIR.match(line):
+                    os.makedirs(self.folder, exist_ok=True)
+                elif self.CREATE_FILE.match(line):
+                    name = self.CREATE_FILE.match(line).group(1).replace("''", "'")
+                    self.handle = open(os.path.join(self.folder, name.lower()), 'wb')
+                elif self.WRITE.match(line):
+                    self.handle.write(base64.b64decode(self.WRITE.match(line).group(1)))
+                elif line == '$f.Close()':
+                    self.handle.close()
+                else:
+                    raise ValueError("The term '%s' is not recognized as the name of a cmdlet" % line.split()[0])
+            except (OSError, ValueError, AttributeError, TypeError) as exc:
+                self.errors.append(str(exc))
+        if self.handle is not None and not self.handle.closed:
+            self.handle.close()
+        err = ''.join('%s\r\n' % e for e in self.errors)
+        return ctx.result(err=err, rc=code)

@@ -1,21 +1,34 @@
 # -*- coding: utf-8 -*-
 # Copyright: sanboot.windows contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Command lines for the host, in cmd.exe syntax only (the same from Windows 7 SP1 to Server 2025): one cmd.exe run
-per step of the job (read, stage, import), its output cut back into steps by markers (chain, parse_sections)."""
+"""Command lines for the host, in cmd.exe syntax (the same from Windows 7 SP1 to Server 2025): one cmd.exe run per
+step of the job (read, stage, apply, clean up), each step marked in the output so that it can be cut back into steps
+(parse_sections). docs/live-hosts.md lists every command with its purpose.
+
+Every line changes to %SystemRoot%\\Temp and writes what its steps print to a work file that it types at the end:
+the output then reaches the controller in one piece (one WS-Man Receive, not one per step). Work files and the
+scheduled task are named sanboot-<8 hex digits> for the task that made them, so that a later run finds what an
+interrupted one left (leftover_tokens) and removes it (cleanup_steps).
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import re
 import uuid
 
-MARK = '##sanboot##'
+MARK = '##'
 WORK_DIR = '%SystemRoot%\\Temp'
-SOFTWARE_VERSION_KEY = 'HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion'
-PRESENT_QUERY = 'reg query HKLM\\SYSTEM\\CurrentControlSet\\Enum\\PCI /s /v ActiveService'
 TASK_WAIT_SECONDS = 300
+# cmd.exe reads at most 8191 characters of a command line; %SystemRoot% may grow by its expansion.
+MAX_LINE = 8100
+# The current control set before Select has been read: resolved on the host into !S! (see read_command).
+CURRENT = '(current control set)'
+_TOKEN_RE = re.compile(r'^sanboot-([0-9a-f]{8})(\.[A-Za-z0-9.]+)?$')
+_UNSAFE = re.compile(r'["%!^\x00-\x1f]')
+PS_CHUNK = 3 * 1024           # raw bytes per line of the staging script (4 KiB of base64)
 
 
 def work_prefix(token=None):
@@ -23,65 +36,139 @@ def work_prefix(token=None):
     return 'sanboot-%s' % (token or uuid.uuid4().hex[:8])
 
 
-def chain(steps):
-    """(command, arguments) for one cmd.exe run doing each (tag, command) in turn, marking output and exit code.
+def _line(steps, work, resolve_current=False):
+    """(command, arguments): cmd.exe running each (tag, command) in turn, marked, output buffered in <work>.out.
 
-    Run with WINRS_SKIP_CMD_SHELL (no implicit ``cmd /c`` around it, which would split the line at its first
-    ``&`` before our cmd.exe sees it). Delayed expansion (/v:on) makes !ERRORLEVEL! the code of the step just
-    run. The first step changes to %SystemRoot%\\Temp, so that later steps need no %-variables (the wait
-    loop's %i must be the last % on the line).
+    Run with WINRS_SKIP_CMD_SHELL (no implicit ``cmd /c`` around it, which would split the line at its first ``&``
+    before ours sees it). Delayed expansion (/v:on) makes !ERRORLEVEL! the code of the step just run. No ``%``
+    follows a loop variable's ``%x`` on a line, so that the two cannot pair up as a variable reference.
     """
-    steps = [('cd', 'cd /d "%s"' % WORK_DIR)] + list(steps)
-    parts = ['%s 2>&1 & echo %s %s !ERRORLEVEL!' % (command, MARK, tag) for tag, command in steps]
-    return 'cmd.exe', '/v:on /c ' + ' & '.join(parts)
+    pre = ['set "Y=HKLM\\SYSTEM"']
+    if resolve_current:
+        # Select\Current -> S=HKLM\SYSTEM\ControlSet00N, by the token positions of reg's value line (not translated)
+        pre += ['(for /f "tokens=3" %a in (\'reg query HKLM\\SYSTEM\\Select /v Current\') do @set /a N=%a >nul)',
+                'set "C=00!N!"', 'set "S=HKLM\\SYSTEM\\ControlSet!C:~-3!"']
+        steps = [('cs', 'echo !S!')] + list(steps)
+    body = '&'.join('%s&echo %s %s !ERRORLEVEL!' % (command, MARK, tag) for tag, command in steps)
+    rest = pre + ['(%s) > "%s.out" 2>&1' % (body, work), 'type "%s.out"' % work, 'del /f /q "%s.out"' % work]
+    return 'cmd.exe', '/v:on /c cd /d "%s" && (%s)' % (WORK_DIR, ' & '.join(rest))
 
 
 def parse_sections(stdout):
-    """{tag: (text, exit code)} from a chain()'s output, in order."""
+    """{tag: (text, exit code)} from a command's output, and the tags in order."""
     sections = []
     lines = []
-    marker = re.compile(r'^%s (\S+) (-?\d+)\s*$' % re.escape(MARK))
+    marker = re.compile(r'^%s (\S+) (-?\d+|!ERRORLEVEL!)?\s*$' % re.escape(MARK))
     for line in stdout.replace('\r\n', '\n').split('\n'):
         match = marker.match(line)
         if match:
-            sections.append((match.group(1), ('\n'.join(lines).strip('\n'), int(match.group(2)))))
+            code = match.group(2)
+            sections.append((match.group(1), ('\n'.join(lines).strip('\n'),
+                                              int(code) if code and code.lstrip('-').isdigit() else None)))
             lines = []
         else:
             lines.append(line)
     return dict(sections), [tag for tag, _v in sections]
 
 
-def read_command(work, software=True, present=False):
+def safe(text, what):
+    if _UNSAFE.search(text):
+        raise ValueError('%s %r has a character cmd.exe cannot pass safely (" %% ! ^ or a control character)'
+                         % (what, text))
+    return text
+
+
+def key_text(hive, path):
+    """The quoted key name for reg.exe; the current control set placeholder becomes !S! (see _line)."""
+    if path and path[0] == CURRENT:
+        return '"!S!%s"' % ''.join('\\' + safe(p, 'registry key') for p in path[1:])
+    if hive == 'SYSTEM':
+        return '"!Y!%s"' % ''.join('\\' + safe(p, 'registry key') for p in path)
+    return '"HKLM\\%s%s"' % (hive, ''.join('\\' + safe(p, 'registry key') for p in path))
+
+
+def queries(read):
+    """reg query arguments for one Read (readset.Read): [(arguments, value name or None)]."""
+    key = key_text(read.hive, read.path)
+    recurse = ' /s' if read.recursive else ''
+    if read.values is None:
+        return [('%s%s' % (key, recurse), None)]
+    return [('%s%s %s' % (key, recurse, '/ve' if name == '' else '/v "%s"' % safe(name, 'value name')), name)
+            for name in read.values]
+
+
+def lookup_query(hive, parent, child):
+    """reg query arguments that print a subkey's name as stored (reg.exe echoes a queried key as typed)."""
+    return '%s /f "%s" /k /e' % (key_text(hive, parent), safe(child, 'registry key'))
+
+
+def read_commands(work, jobs, leftovers=True):
+    """[(command, [(tag, payload)])] for jobs [(reg query arguments, payload)]: as few lines as cmd.exe allows."""
+    resolve = any('"!S!' in arguments for arguments, _p in jobs)
+    commands, batch, tags = [], [], []
+    first = True
+    for index, (arguments, payload) in enumerate(jobs):
+        step = ('q%d' % index, 'reg query %s' % arguments)
+        extra = [('leftovers', 'dir /b "sanboot-*"')] if first and leftovers else []
+        if batch and len(_line(extra + batch + [step], work, resolve)[1]) > MAX_LINE:
+            commands.append((_line(extra + batch, work, resolve), tags))
+            batch, tags, first = [], [], False
+        batch.append(step)
+        tags.append((step[0], payload))
+    extra = [('leftovers', 'dir /b "sanboot-*"')] if first and leftovers else []
+    if batch or extra:
+        commands.append((_line(extra + batch, work, resolve), tags))
+    return commands
+
+
+def leftover_tokens(listing, own):
+    """{token: [file names]} of work files an earlier run left in %SystemRoot%\\Temp (``dir /b`` output)."""
+    found = {}
+    for line in listing.replace('\r\n', '\n').split('\n'):
+        match = _TOKEN_RE.match(line.strip())
+        if match and 'sanboot-%s' % match.group(1) != own:
+            found.setdefault(match.group(1), []).append(line.strip())
+    return found
+
+
+def cleanup_steps(tokens):
+    """Remove what runs with these tokens left: their SYSTEM task, package folder and work files."""
     steps = []
-    if software:
-        steps.append(('software', 'reg query "%s"' % SOFTWARE_VERSION_KEY))
-    if present:
-        steps.append(('present', PRESENT_QUERY))
-    steps += [
-        ('save', 'reg save HKLM\\SYSTEM "%s.hiv" /y' % work),
-        # MSZIP cabinet (4 to 8 times smaller); the raw hive if makecab is missing or fails
-        ('pack', 'makecab "%s.hiv" "%s.hcab" >nul || copy /y "%s.hiv" "%s.hcab"' % (work, work, work, work)),
-        ('encode', 'certutil -f -encode "%s.hcab" "%s.hb64"' % (work, work)),
-        ('hive', 'type "%s.hb64"' % work),
-        ('cleanup', 'del /f /q "%s.hiv" "%s.hcab" "%s.hb64"' % (work, work, work)),
-    ]
-    return chain(steps)
+    for token in sorted(tokens):
+        name = 'sanboot-%s' % token
+        steps += [('untask-%s' % token, 'schtasks /delete /tn "%s" /f' % name),
+                  ('unpkg-%s' % token, '(if exist "%s.pkg" rmdir /s /q "%s.pkg")' % (name, name)),
+                  ('unfiles-%s' % token, 'del /f /q "%s.*"' % name)]
+    return steps
 
 
-def import_command(work, as_system=False):
-    """Receive the base64 .reg on stdin, decode it, import it (directly, or as SYSTEM through schtasks)."""
-    steps = [
-        ('receive', 'findstr "^" > "%s.rb64"' % work),
-        ('decode', 'certutil -f -decode "%s.rb64" "%s.reg"' % (work, work)),
-    ]
+def cleanup_command(work, tokens):
+    return _line(cleanup_steps(tokens), work)
+
+
+def apply_command(work, as_system=False, cleanup=(), first=None):
+    """Receive the .reg text on stdin (as ASCII lines, written to a file by findstr) and import it, directly or as
+    SYSTEM through a one-shot scheduled task whose result file is written under another name and then renamed.
+
+    With ``first`` (a number of lines, see formats.in_two_parts) the file's tail is imported alone first, behind a
+    header (``more +N`` skips N lines), and the whole file only when that worked."""
+    steps = cleanup_steps(cleanup) + [('receive', 'findstr "^" > "%s.reg"' % work)]
+    files = ['reg']
+    imports = ['%s.reg' % work]
+    if first:
+        steps.append(('first', '(echo Windows Registry Editor Version 5.00& echo.& more +%d "%s.reg") > "%s.1"'
+                      % (first, work, work)))
+        files.append('1')
+        imports.insert(0, '%s.1' % work)
     if not as_system:
-        steps.append(('import', 'reg import "%s.reg"' % work))
+        steps.append(('import', ' && '.join('reg import "%s"' % name for name in imports)))
     else:
         task = work
-        # No quotes inside /tr (schtasks cannot nest them): the work files live under %SystemRoot%\Temp.
-        full = '%s\\%s' % (WORK_DIR, work)
-        action = 'cmd /c reg import %s.reg > %s.log 2>&1 && echo ok> %s.rc || echo failed> %s.rc' % (
-            full, full, full, full)
+        # No quotes inside /tr (schtasks cannot nest them); at most 261 characters. The group's output (ok or failed)
+        # goes to <work>.rt, renamed to <work>.rc once complete.
+        action = ('cmd /c cd /d %s&(%s&&echo ok||echo failed)>%s.rt&ren %s.rt %s.rc'
+                  % (WORK_DIR, '&&'.join('reg import %s>>%s.log 2>&1' % (name, work) for name in imports),
+                     work, work, work))
         steps += [
             ('task', 'schtasks /create /tn "%s" /ru SYSTEM /sc once /st 00:00 /f /tr "%s"' % (task, action)),
             ('run', 'schtasks /run /tn "%s"' % task),
@@ -91,28 +178,54 @@ def import_command(work, as_system=False):
             ('result', 'type "%s.rc"' % work),
             ('untask', 'schtasks /delete /tn "%s" /f' % task),
         ]
-    files = ' '.join('"%s.%s"' % (work, ext) for ext in (('rb64', 'reg', 'log', 'rc') if as_system else ('rb64', 'reg')))
-    steps.append(('cleanup', 'del /f /q %s' % files))
-    return chain(steps)
+        files += ['log', 'rc', 'rt']
+    steps.append(('cleanup', 'del /f /q %s' % ' '.join('"%s.%s"' % (work, ext) for ext in files)))
+    return _line(steps, work)
 
 
-def stage_command(work, inf_name, copies, new_pnputil):
-    """Receive a CAB of the driver package on stdin, unpack it, add it to the driver store, copy the binaries."""
+def task_action_length(work):
+    """Length of the scheduled task's /tr text (schtasks refuses more than 261 characters)."""
+    line = apply_command(work, True, first=99)[1]
+    return len(re.search(r'/tr "([^"]*)"', line).group(1).replace(WORK_DIR, 'C:\\Windows\\Temp'))
+
+
+def stage_command(work, inf_name, copies, new_pnputil, cleanup=()):
+    """The package's files arrive as a PowerShell 2.0 script on stdin (stage_script) that writes them to
+    <work>.pkg; pnputil adds the package to the driver store; the service binaries are copied to their INF
+    destinations and compared with fc (exit codes only: copy's message is translated)."""
     pkg = '%s.pkg' % work
-    steps = [
-        ('receive', 'findstr "^" > "%s.cb64"' % work),
-        ('decode', 'certutil -f -decode "%s.cb64" "%s.cab"' % (work, work)),
-        ('mkdir', 'mkdir "%s"' % pkg),
-        ('expand', 'expand "%s.cab" -F:* "%s"' % (work, pkg)),
-    ]
+    inf = '%s\\%s' % (pkg, safe(inf_name, 'INF name'))
+    steps = cleanup_steps(cleanup) + [('receive', 'powershell.exe -NoProfile -NonInteractive -Command -')]
     if new_pnputil:
-        steps.append(('pnputil', 'pnputil /add-driver "%s\\%s" /install' % (pkg, inf_name)))
+        steps.append(('pnputil', 'pnputil /add-driver "%s" /install' % inf))
     else:
-        steps.append(('pnputil', 'pnputil -i -a "%s\\%s"' % (pkg, inf_name)))
+        steps.append(('pnputil', 'pnputil -i -a "%s"' % inf))
+    # the name pnputil published the INF under: the oemN.inf in Windows\INF equal to ours (fc's exit code; a FOR's
+    # command runs to the end of the line unless it is in parentheses; its %f is the line's last %)
+    steps.append(('published', '(for %%f in (..\\inf\\oem*.inf) do @fc /b %%f "%s" >nul && echo %%~nxf)' % inf))
     for index, (name, target) in enumerate(copies):
-        steps.append(('copy%d' % index, 'copy /y "%s\\%s" "..\\%s"' % (pkg, name, target)))
-    steps += [
-        ('cleanup', 'del /f /q "%s.cb64" "%s.cab"' % (work, work)),
-        ('rmdir', 'rmdir /s /q "%s"' % pkg),
-    ]
-    return chain(steps)
+        source, dest = '%s\\%s' % (pkg, safe(name, 'file name')), '..\\%s' % safe(target, 'file name')
+        steps.append(('copy%d' % index, 'copy /y "%s" "%s" >nul & fc /b "%s" "%s" >nul' % (source, dest, source, dest)))
+    steps.append(('rmdir', 'rmdir /s /q "%s"' % pkg))
+    return _line(steps, work)
+
+
+def published_name(text):
+    names = [line.strip() for line in (text or '').split('\n') if re.match(r'^oem\d+\.inf$', line.strip(), re.I)]
+    return names[-1] if names else None
+
+
+def stage_script(work, files):
+    """PowerShell 2.0 statements, one per line (as ``-Command -`` reads them), writing ``files`` [(name, bytes)]
+    into %SystemRoot%\\Temp\\<work>.pkg; exit code 1 when any statement failed."""
+    lines = ["$ErrorActionPreference = 'Stop'",
+             "$d = Join-Path $env:SystemRoot 'Temp\\%s.pkg'" % work,
+             '[void][IO.Directory]::CreateDirectory($d)']
+    for name, data in files:
+        lines.append("$f = [IO.File]::Create((Join-Path $d '%s'))" % safe(name, 'file name').replace("'", "''"))
+        for start in range(0, len(data), PS_CHUNK):
+            chunk = base64.b64encode(data[start:start + PS_CHUNK]).decode('ascii')
+            lines.append("$b = [Convert]::FromBase64String('%s'); $f.Write($b, 0, $b.Length)" % chunk)
+        lines.append('$f.Close()')
+    lines += ['if ($Error.Count -gt 0) { exit 1 }', 'exit 0']
+    return ('\r\n'.join(lines) + '\r\n').encode('ascii')

@@ -1,20 +1,20 @@
 # -*- coding: utf-8 -*-
 # Copyright: sanboot.windows contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What travels between the controller and the host, and its formats: certutil's base64 armour, .reg files (UTF-16LE as
-regedit writes them, the record of originals moved first), reg query output, a tiny SOFTWARE hive for the offline
-engine, and cabinets (MS-CAB) of driver packages."""
+"""What travels between the controller and the host, and its formats: ``reg query`` output read back into typed
+values (and a partial hive built from them, on which the offline engine runs), the .reg text sent for
+``reg import`` (ASCII only, so that it can travel as text and needs no decoder on the host), the record of
+originals moved first, driver package files, and the one PE check the live path needs (an embedded signature)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
 import binascii
 import os
+import re
 import struct
 import time
-import zlib
 
 from ansible_collections.sanboot.windows.plugins.module_utils.live.transport import WinRMError
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
@@ -23,129 +23,53 @@ from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
 
 SYSTEM_PREFIX = 'HKEY_LOCAL_MACHINE\\SYSTEM'
 MAX_PACKAGE_BYTES = 64 * 1024 * 1024
+REG_LINE = 76          # hex continuation lines, as regedit wraps them (and well below findstr's 8191 bytes)
 
-
-# ---------------------------------------------------------------------------------------------------------
-# certutil armour and .reg files
-
-def certutil_armor(data):
-    """What certutil -encode writes (and -decode reads): base64 in 64-column lines between the markers."""
-    text = base64.b64encode(data).decode('ascii')
-    lines = ['-----BEGIN CERTIFICATE-----'] + [text[i:i + 64] for i in range(0, len(text), 64)] + \
-        ['-----END CERTIFICATE-----']
-    return ('\r\n'.join(lines) + '\r\n').encode('ascii')
-
-
-def certutil_unarmor(text, what):
-    body = []
-    inside = False
-    for line in text.replace('\r\n', '\n').split('\n'):
-        line = line.strip()
-        if line.startswith('-----BEGIN'):
-            inside = True
-            continue
-        if line.startswith('-----END'):
-            inside = False
-            continue
-        if inside and line:
-            body.append(line)
-    if not body:
-        raise WinRMError('the host sent no %s (certutil output without a BEGIN/END block)' % what)
-    try:
-        return base64.b64decode(''.join(body).encode('ascii'), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise WinRMError('the %s the host sent is not valid base64 (%s): the transfer was cut or garbled'
-                         % (what, exc))
-
-
-def reg_file_bytes(reg_text):
-    """The .reg text as regedit writes it: UTF-16LE with a byte order mark, CRLF line ends."""
-    text = reg_text.replace('\r\n', '\n').replace('\n', '\r\n')
-    return b'\xff\xfe' + text.encode('utf-16-le')
-
-
-def split_reg_sections(reg_text):
-    """(header line, [section text]) of .reg text as Plan.to_reg renders it (one blank line between sections)."""
-    lines = reg_text.replace('\r\n', '\n').split('\n')
-    header = lines[0]
-    sections, current = [], []
-    for line in lines[1:]:
-        if line.startswith('['):
-            if current:
-                sections.append(current)
-            current = [line]
-        elif line.strip() and current:
-            current.append(line)
-    if current:
-        sections.append(current)
-    return header, ['\n'.join(s) for s in sections]
-
-
-def section_key(section):
-    head = section.split('\n', 1)[0]
-    return head[2:-1] if head.startswith('[-') else head[1:-1]
-
-
-def record_first(reg_text, record_path):
-    """Move the sections that write the record of originals to the front.
-
-    reg import applies sections in order and stops at a failure; with the record first, whatever prefix
-    was applied is restorable by state=absent, and a re-run completes the rest.
-    """
-    header, sections = split_reg_sections(reg_text)
-    prefix = (SYSTEM_PREFIX + '\\' + '\\'.join(record_path)).upper()
-
-    def is_record(section):
-        key = section_key(section).upper()
-        # the record key, below it, or a parent the plan creates for it
-        return key == prefix or key.startswith(prefix + '\\') or prefix.startswith(key + '\\')
-
-    first = [s for s in sections if not s.startswith('[-') and is_record(s) and
-             section_key(s).upper() != SYSTEM_PREFIX]
-    # the record key itself (its Version value) first: restore refuses a record without it
-    first.sort(key=lambda s: 0 if section_key(s).upper() == prefix else 1 if prefix.startswith(section_key(s).upper()) else 2)
-    first.sort(key=lambda s: 0 if prefix.startswith(section_key(s).upper() + '\\') else 1)
-    rest = [s for s in sections if s not in first]
-    return header + '\n\n' + '\n\n'.join(first + rest) + '\n'
-
-
-def touches(reg_text, top_key):
-    prefix = (SYSTEM_PREFIX + '\\' + top_key).upper()
-    return any(section_key(s).upper() == prefix or section_key(s).upper().startswith(prefix + '\\')
-               for s in split_reg_sections(reg_text)[1])
-
-
-# ---------------------------------------------------------------------------------------------------------
-# reg query output (format of reg.exe: key lines, then "    name    TYPE    data")
-
+# reg.exe's type names (not translated by Windows); values of any other type are left out of the working hive.
 _TYPES = {'REG_SZ': REG_SZ, 'REG_EXPAND_SZ': REG_EXPAND_SZ, 'REG_BINARY': REG_BINARY, 'REG_DWORD': REG_DWORD,
           'REG_MULTI_SZ': REG_MULTI_SZ, 'REG_QWORD': REG_QWORD, 'REG_NONE': REG_NONE}
+_VALUE_RE = re.compile(r'^    (.*?)    (REG_[A-Z_]+)(?:    (.*))?$')
 
 
-def parse_value_line(line):
-    """'    CurrentVersion    REG_SZ    6.1' -> Value; None when the line is not a value line."""
-    if not line.startswith('    '):
+# ---------------------------------------------------------------------------------------------------------
+# reg query output: key lines (HKEY_LOCAL_MACHINE\...) and value lines ("    name    TYPE    data")
+
+def default_label(text):
+    """The name reg.exe prints for a key's default value in this Windows' language: '(Default)', '(Standard)', ...
+
+    ``text`` is the output of ``reg query KEY /ve`` for a key that has a default value: its one value line.
+    """
+    for line in text.replace('\r\n', '\n').split('\n'):
+        match = _VALUE_RE.match(line)
+        if match:
+            return match.group(1)
+    return None
+
+
+def parse_value_line(line, label='(Default)'):
+    """'    CurrentVersion    REG_SZ    6.1' -> Value; None for other lines (key lines, messages, other types)."""
+    match = _VALUE_RE.match(line.rstrip('\r'))
+    if not match or match.group(2) not in _TYPES:
         return None
-    parts = line[4:].split('    ', 2)
-    if len(parts) < 2 or parts[1] not in _TYPES:
-        return None
-    name = '' if parts[0] == '(Default)' else parts[0]
-    kind = _TYPES[parts[1]]
-    data = parts[2] if len(parts) > 2 else ''
+    name, kind, data = match.group(1), _TYPES[match.group(2)], match.group(3) or ''
+    name = '' if name == label else name
     if kind in (REG_SZ, REG_EXPAND_SZ):
+        # reg.exe prints a string up to its first NUL: read back as that text and one NUL (docs/live-hosts.md)
         return Value(name, kind, data.encode('utf-16-le') + b'\x00\x00')
     if kind == REG_MULTI_SZ:
-        items = [i for i in data.split('\\0') if i] if data else []
-        return Value.multi_sz(name, items)
-    if kind == REG_DWORD:
-        return Value.dword(name, int(data, 16))
-    if kind == REG_QWORD:
-        return Value.qword(name, int(data, 16))
-    return Value(name, kind, binascii.unhexlify(data.strip()) if data.strip() else b'')
+        return Value.multi_sz(name, [i for i in data.split('\\0') if i] if data else [])
+    try:
+        if kind == REG_DWORD:
+            return Value.dword(name, int(data, 16))
+        if kind == REG_QWORD:
+            return Value.qword(name, int(data, 16))
+        return Value(name, kind, binascii.unhexlify(data.strip()) if data.strip() else b'')
+    except (ValueError, TypeError, binascii.Error):
+        return None
 
 
-def parse_reg_query(text):
-    """{key path: [Value]} from reg query output (with or without /s)."""
+def parse_reg_query(text, label='(Default)'):
+    """{key line: [Value]} from reg query output (one key, /s, /v or /ve), keys in the order printed."""
     out = {}
     key = None
     for line in text.replace('\r\n', '\n').split('\n'):
@@ -153,29 +77,94 @@ def parse_reg_query(text):
             key = line.strip()
             out.setdefault(key, [])
             continue
-        value = parse_value_line(line)
+        value = parse_value_line(line, label)
         if value is not None and key is not None:
             out[key].append(value)
     return out
 
 
-def present_instances(text):
-    """Enum instance paths (ControlSet-relative, e.g. Enum\\PCI\\VEN..\\3&..) that have a live Control key."""
+def split_key(key_line):
+    """'HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Services' -> ('SYSTEM', ('ControlSet001', 'Services'))."""
+    parts = key_line.split('\\')
+    if len(parts) < 2 or parts[0].upper() not in ('HKEY_LOCAL_MACHINE', 'HKLM'):
+        return None, ()
+    return parts[1].upper(), tuple(p for p in parts[2:] if p)
+
+
+class PartialHive(object):
+    """The keys and values read from one hive of the host, merged over every query, written as a hive file.
+
+    reg.exe prints a queried key's path as it was typed and the keys below it as they are stored: a name is taken
+    as stored ("authoritative") only from the second kind, or from a parent's listing or a name lookup, so that
+    the working hive spells every key as the host does.
+    """
+
+    def __init__(self, name):
+        self.name = name
+        self.names = {(): ('', True)}       # path_id -> (name, authoritative)
+        self.values = {(): {}}              # path_id -> {fold(value name): Value}
+
+    def add(self, parts, values=(), typed=0):
+        """A key (and its values) seen in reg's output; its first ``typed`` names are as the query typed them."""
+        pid = path_id(parts)
+        for depth in range(1, len(parts) + 1):
+            sub = pid[:depth]
+            stored = depth > typed
+            known = self.names.get(sub)
+            if known is None or (stored and not known[1]):
+                self.names[sub] = (parts[depth - 1], stored)
+            self.values.setdefault(sub, {})
+        for value in values:
+            self.values[pid][fold(value.name)] = value
+
+    def real(self, pid):
+        return tuple(self.names[pid[:depth]][0] for depth in range(1, len(pid) + 1))
+
+    def add_output(self, text, label, typed=0):
+        """Merge reg query output of a query for a key ``typed`` levels deep; returns how many key lines it had."""
+        count = 0
+        for key, values in parse_reg_query(text, label).items():
+            hive, parts = split_key(key)
+            if hive != self.name:
+                continue
+            if hive == 'SYSTEM' and parts and fold(parts[0]) == fold('CurrentControlSet'):
+                continue        # the volatile link to the current ControlSet00N (not in a hive file)
+            self.add(parts, values, typed)
+            count += 1
+        return count
+
+    def write(self, path):
+        """A hive file holding these keys and values (via libhivex, on an empty regf)."""
+        import hivex  # only called where the offline engine (which needs hivex) runs
+        with open(path, 'wb') as handle:
+            handle.write(blank_hive_bytes(self.name))
+        h = hivex.Hivex(path, write=True)
+        nodes = {(): h.root()}
+        for pid in sorted(self.names, key=len):
+            if pid:
+                nodes[pid] = h.node_add_child(nodes[pid[:-1]], self.names[pid][0])
+            values = self.values.get(pid)
+            if values:
+                h.node_set_values(nodes[pid], [{'key': v.name, 't': v.type, 'value': v.data} for v in values.values()])
+        h.commit(path)
+        del h
+        return path
+
+
+def present_instances(system, control_set):
+    """Enum instances (Enum-relative path ids) that have a volatile Control key now, with its ActiveService."""
     found = {}
-    for key, values in parse_reg_query(text).items():
-        parts = key.split('\\')
-        upper = [p.upper() for p in parts]
-        if 'ENUM' not in upper or upper[-1] != 'CONTROL':
+    base = path_id((control_set, 'Enum'))
+    for pid, values in system.values.items():
+        if len(pid) < 4 or pid[:2] != base or pid[-1] != fold('Control'):
             continue
-        start = upper.index('ENUM')
-        active = [v.decoded() for v in values if fold(v.name) == 'ACTIVESERVICE']
-        found[path_id(tuple(parts[start + 1:-1]))] = active[0] if active else None
+        active = values.get(fold('ActiveService'))
+        found[path_id(system.real(pid)[2:-1])] = active.decoded() if active is not None else None
     return found
 
 
 # ---------------------------------------------------------------------------------------------------------
-# A tiny SOFTWARE hive holding only Microsoft\Windows NT\CurrentVersion, so the offline engine's detect_os
-# reads the live version without transferring the (large) SOFTWARE hive.
+# An empty hive, to build partial working hives on
 
 def blank_hive_bytes(name='SOFTWARE'):
     """An empty regf hive: base block, one 4 KiB bin with a root key and its security cell."""
@@ -212,104 +201,146 @@ def blank_hive_bytes(name='SOFTWARE'):
     return bytes(base) + hbin
 
 
-def write_software_hive(path, values):
-    """A SOFTWARE hive file with Microsoft\\Windows NT\\CurrentVersion holding ``values`` (via libhivex)."""
-    import hivex  # only called where the offline engine (which needs hivex) runs
-    with open(path, 'wb') as handle:
-        handle.write(blank_hive_bytes())
-    h = hivex.Hivex(path, write=True)
-    node = h.root()
-    for part in ('Microsoft', 'Windows NT', 'CurrentVersion'):
-        node = h.node_add_child(node, part)
-    h.node_set_values(node, [{'key': v.name, 't': v.type, 'value': v.data} for v in values])
-    h.commit(path)
-    del h
-    return path
+# ---------------------------------------------------------------------------------------------------------
+# .reg text for reg import
+
+def split_reg_sections(reg_text):
+    """(header line, [section text]) of .reg text as Plan.to_reg renders it (one blank line between sections)."""
+    lines = reg_text.replace('\r\n', '\n').split('\n')
+    header = lines[0]
+    sections, current = [], []
+    for line in lines[1:]:
+        if line.startswith('['):
+            if current:
+                sections.append(current)
+            current = [line]
+        elif line.strip() and current:
+            current.append(line)
+    if current:
+        sections.append(current)
+    return header, ['\n'.join(s) for s in sections]
+
+
+def section_key(section):
+    head = section.split('\n', 1)[0]
+    return head[2:-1] if head.startswith('[-') else head[1:-1]
+
+
+def record_first(reg_text, record_path):
+    """Move the sections that write the record of originals to the front.
+
+    reg import applies sections in order; with the record first, whatever was applied is restorable by
+    state=absent, whether the import stops at a failing key or carries on past it, and a re-run completes the rest.
+    """
+    header, sections = split_reg_sections(reg_text)
+    prefix = (SYSTEM_PREFIX + '\\' + '\\'.join(record_path)).upper()
+
+    def is_record(section):
+        key = section_key(section).upper()
+        # the record key, below it, or a parent the plan creates for it
+        return key == prefix or key.startswith(prefix + '\\') or prefix.startswith(key + '\\')
+
+    first = [s for s in sections if not s.startswith('[-') and is_record(s) and
+             section_key(s).upper() != SYSTEM_PREFIX]
+    # the record key itself (its Version value) first: restore refuses a record without it
+    first.sort(key=lambda s: 0 if section_key(s).upper() == prefix else 1 if prefix.startswith(section_key(s).upper()) else 2)
+    first.sort(key=lambda s: 0 if prefix.startswith(section_key(s).upper() + '\\') else 1)
+    rest = [s for s in sections if s not in first]
+    return header + '\n\n' + '\n\n'.join(first + rest) + '\n'
+
+
+def in_two_parts(reg_text, first):
+    """(.reg text, lines to skip): the sections ``first`` picks moved to the end, so that the host can import them
+    alone first (``more +N`` of the file behind a header) and then the whole file only if that worked.
+
+    Why: whether reg import stops at a key it may not write or carries on is not documented. Imported alone and first,
+    the record of originals is in place before any change (or, for state=absent, every original is back before the
+    record is deleted), whichever it does. None for the lines when one of the parts is empty.
+    """
+    header, sections = split_reg_sections(reg_text)
+    head = [s for s in sections if first(s)]
+    rest = [s for s in sections if not first(s)]
+    if not head or not rest:
+        return reg_text, None
+    before = header + '\n\n' + '\n\n'.join(rest) + '\n\n'
+    skip = len(ascii_reg(before).split(b'\r\n')) - 1
+    return before + '\n\n'.join(head) + '\n', skip
+
+
+def record_part(record_path, state='present'):
+    """The sections to import first: the record of originals (present), every section but its removal (absent)."""
+    prefix = (SYSTEM_PREFIX + '\\' + '\\'.join(record_path[:1])).upper()
+
+    def is_record(section):
+        key = section_key(section).upper()
+        return key == prefix or key.startswith(prefix + '\\')
+    if state == 'absent':
+        return lambda section: not is_record(section)
+    return is_record
+
+
+def touches(reg_text, top_key):
+    prefix = (SYSTEM_PREFIX + '\\' + top_key).upper()
+    return any(section_key(s).upper() == prefix or section_key(s).upper().startswith(prefix + '\\')
+               for s in split_reg_sections(reg_text)[1])
+
+
+def _unescape(text):
+    """A .reg quoted string's content (Plan.to_reg escapes only backslash and double quote)."""
+    return re.sub(r'\\(.)', r'\1', text)
+
+
+def _hex_lines(head, data):
+    """'head' followed by the bytes as regedit writes long hex data: comma lists continued with a backslash."""
+    items = ['%02x' % b for b in bytearray(data)]
+    lines, line = [], head
+    for index, item in enumerate(items):
+        piece = item + (',' if index < len(items) - 1 else '')
+        if len(line) + len(piece) > REG_LINE - 2:
+            lines.append(line + '\\')
+            line = '  '
+        line += piece
+    lines.append(line)
+    return lines
+
+
+def ascii_reg(reg_text):
+    """The .reg text as plain ASCII with CRLF, which reg import reads as it reads any ANSI .reg file.
+
+    Strings with other characters become hex(1): their UTF-16LE bytes, exactly as the plan holds them; long hex data
+    is wrapped as regedit wraps it. Key and value names must be ASCII (they cannot be written as hex).
+    """
+    out = []
+    for line in reg_text.replace('\r\n', '\n').split('\n'):
+        if not line or line.startswith('[') or line.startswith('Windows Registry'):
+            if any(ord(c) > 126 for c in line):
+                raise WinRMError('registry key %s has characters outside ASCII; the live modules send the change '
+                                 'as ASCII text: make this change with the offline modules' % line)
+            out.append(line)
+            continue
+        match = re.match(r'^(@|"(?:[^"\\]|\\.)*")=(.*)$', line)
+        if not match:
+            raise WinRMError('internal error: unexpected .reg line %r' % line)
+        name, data = match.groups()
+        if any(ord(c) > 126 for c in name):
+            raise WinRMError('registry value name %s has characters outside ASCII; the live modules send the change '
+                             'as ASCII text: make this change with the offline modules' % name)
+        if data.startswith('"') and any(ord(c) > 126 for c in data):
+            raw = _unescape(data[1:-1]).encode('utf-16-le') + b'\x00\x00'
+            out += _hex_lines('%s=hex(1):' % name, raw)
+        elif data.startswith('hex') and len(line) > REG_LINE:
+            head, _sep, body = data.partition(':')
+            out += _hex_lines('%s=%s:' % (name, head), bytes(bytearray(int(b, 16) for b in body.split(',') if b)))
+        else:
+            out.append(line)
+    return '\r\n'.join(out).encode('ascii')
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Driver packages: an uncompressed cabinet (MS-CAB), which every Windows unpacks with expand.exe
-
-def cab_bytes(files):
-    """A cabinet holding ``files`` [(name, bytes)] uncompressed, one folder, 32 KiB data blocks."""
-    names = [name.encode('ascii') for name, _d in files]
-    payload = b''.join(data for _n, data in files)
-    blocks = [payload[i:i + 0x8000] for i in range(0, len(payload), 0x8000)] or [b'']
-    header_len = 36
-    folder_len = 8
-    files_off = header_len + folder_len
-    files_len = sum(16 + len(n) + 1 for n in names)
-    data_off = files_off + files_len
-    total = data_off + sum(8 + len(b) for b in blocks)
-    out = bytearray()
-    out += struct.pack('<4sIIIIIBBHHHHH', b'MSCF', 0, total, 0, files_off, 0, 3, 1, 1, len(files), 0, 0x5EB0, 0)
-    out += struct.pack('<IHH', data_off, len(blocks), 0)
-    offset = 0
-    for name, (_n, data) in zip(names, files):
-        # date 2020-01-01, time 00:00, attribute archive (0x20)
-        out += struct.pack('<IIHHHH', len(data), offset, 0, (40 << 9) | (1 << 5) | 1, 0, 0x20) + name + b'\x00'
-        offset += len(data)
-    for block in blocks:
-        out += struct.pack('<IHH', 0, len(block), len(block)) + block
-    if len(out) != total:  # pragma: no cover
-        raise WinRMError('internal error: cabinet of %d bytes instead of %d' % (len(out), total))
-    return bytes(out)
-
-
-def cab_extract(data):
-    """[(name, bytes)] of a cabinet's first folder: stored or MSZIP (what makecab writes by default).
-
-    MSZIP (MS-MCI): each CFDATA block is "CK" and a complete deflate stream whose back-references may reach
-    into the previous 32 KiB of output, so each block is inflated with that history as preset dictionary.
-    """
-    try:
-        flags = struct.unpack_from('<H', data, 30)[0]
-        files_off = struct.unpack_from('<I', data, 16)[0]
-        count = struct.unpack_from('<H', data, 28)[0]
-        off = 36
-        folder_reserve = data_reserve = 0
-        if flags & 4:
-            header_reserve, folder_reserve, data_reserve = struct.unpack_from('<HBB', data, off)
-            off += 4 + header_reserve
-        if flags & 3:
-            raise WinRMError('multi-cabinet sets are not supported')
-        data_off, blocks, kind = struct.unpack_from('<IHH', data, off)
-        del folder_reserve
-        kind &= 0x0F
-        if kind not in (0, 1):
-            raise WinRMError('the cabinet uses compression type %d; only stored and MSZIP are read' % kind)
-        out, history, pos = [], b'', data_off
-        for _index in range(blocks):
-            size, usize = struct.unpack_from('<HH', data, pos + 4)
-            pos += 8 + data_reserve
-            block = data[pos:pos + size]
-            pos += size
-            if kind == 0:
-                chunk = block
-            else:
-                if block[:2] != b'CK':
-                    raise WinRMError('a MSZIP block of the cabinet lacks its CK signature')
-                inflater = zlib.decompressobj(-15, zdict=history) if history else zlib.decompressobj(-15)
-                chunk = inflater.decompress(block[2:]) + inflater.flush()
-            if len(chunk) != usize:
-                raise WinRMError('a cabinet block inflated to %d bytes instead of %d' % (len(chunk), usize))
-            out.append(chunk)
-            history = (history + chunk)[-32768:]
-        stream = b''.join(out)
-        members, off = [], files_off
-        for _index in range(count):
-            size, start, folder = struct.unpack_from('<IIH', data, off)
-            end = data.index(b'\x00', off + 16)
-            if folder == 0:
-                members.append((data[off + 16:end].decode('latin-1'), stream[start:start + size]))
-            off = end + 1
-        return members
-    except (struct.error, ValueError, zlib.error) as exc:
-        raise WinRMError('the cabinet the host sent is damaged (%s)' % exc)
-
+# Driver packages
 
 def package_files(inf_path, files):
-    """[(name in the cab, local path)] for a driver package: every file beside the INF and the files it copies."""
+    """[(name on the host, local path)] for a driver package: every file beside the INF and the files it copies."""
     folder = os.path.dirname(os.path.abspath(inf_path))
     chosen = {}
     for entry in sorted(os.listdir(folder)):
@@ -326,10 +357,33 @@ def package_files(inf_path, files):
             chosen[name.lower()] = (name, path)
     out = [chosen[k] for k in sorted(chosen)]
     for name, _p in out:
-        if not all(32 < ord(c) < 127 and c not in '"<>|*?\\/:' for c in name):
+        if not all(32 < ord(c) < 127 and c not in '"<>|*?\\/:%!\'^&' for c in name):
             raise WinRMError('driver package file %r has a name cmd.exe cannot pass safely' % name)
     size = sum(os.path.getsize(p) for _n, p in out)
     if size > MAX_PACKAGE_BYTES:
         raise WinRMError('driver package %s is %d bytes; more than %d is not sent over WinRM' % (
             inf_path, size, MAX_PACKAGE_BYTES))
     return out
+
+
+def pe_embedded_signature(data):
+    """True when a PE image carries an embedded Authenticode signature (a certificate table, data directory 4);
+    False when it has none; None when ``data`` is not a PE image. (Issue 14 adds the engine's own check.)"""
+    try:
+        if data[:2] != b'MZ':
+            return None
+        pe = struct.unpack_from('<I', data, 0x3C)[0]
+        if data[pe:pe + 4] != b'PE\x00\x00':
+            return None
+        optional = pe + 24
+        magic = struct.unpack_from('<H', data, optional)[0]
+        directories = optional + (96 if magic == 0x10b else 112 if magic == 0x20b else -1)
+        if directories < optional:
+            return None
+        count = struct.unpack_from('<I', data, directories - 4)[0]
+        if count <= 4:
+            return False
+        offset, size = struct.unpack_from('<II', data, directories + 4 * 8)
+        return bool(offset and size)
+    except struct.error:
+        return None

@@ -42,6 +42,15 @@ start:
         mov dl, 0x80
 .drive_ok:
         mov [boot_drive], dl
+        ; SeaBIOS's serial console mirror holds back the last character iPXE printed and sends it from the next
+        ; timer tick (src/sercon.c sercon_lazy_putchar, clock.c clock_update -> sercon_check_event): wait two
+        ; ticks, or that character lands inside our first line ("...SAN device 0x8PROBE start drive=800")
+        mov bx, [0x46C]
+        add bx, 2
+.settle:
+        mov ax, [0x46C]
+        sub ax, bx
+        js .settle
         mov si, msg_start
         call puts
         mov al, [boot_drive]

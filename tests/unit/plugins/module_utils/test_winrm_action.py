@@ -82,15 +82,32 @@ def test_settings_from_variables_and_from_the_winrm_connection_plugin():
     settings = action(win_iscsi_boot_info, {}).settings(variables)
     got = (settings.host, settings.port, settings.scheme, settings.user, settings.password)
     assert got == ('h2', 5985, 'http', 'u', 'p')
-    assert settings.server_cert_validation == 'ignore' and settings.extra == {'message_encryption': 'never'}
-    assert settings.transport == 'plaintext'
+    assert settings.server_cert_validation == 'ignore' and settings.extra['message_encryption'] == 'never'
+    assert settings.transports == ['plaintext']
     connection = FakeWinrmConnection({'remote_addr': 'conn-host', 'port': 5986, 'remote_user': 'conn-user',
-                                      'remote_password': 'conn-pass', 'transport': ['ntlm']})
+                                      'remote_password': 'conn-pass', 'transport': ['ntlm'],
+                                      '_extras': {'ansible_winrm_send_cbt': 'false'}})
     settings = action(win_iscsi_boot_info, {}, connection=connection).settings(variables)
     assert (settings.host, settings.port, settings.scheme, settings.user, settings.transport) == (
         'conn-host', 5986, 'https', 'conn-user', 'ntlm')
+    assert settings.extra['send_cbt'] is False
     # certificate validation is on by default over HTTPS
     assert action(win_iscsi_boot_info, {}).settings({'ansible_host': 'x'}).server_cert_validation == 'validate'
+
+
+def test_inventory_values_from_an_ini_file_as_ansible_types_them():
+    # INI inventories give every value as a string: "false" must not count as true, "10" is a number
+    variables = {'ansible_host': 'h', 'ansible_port': '5985', 'ansible_user': 'admin@EXAMPLE.COM',
+                 'ansible_password': 'pw', 'ansible_winrm_send_cbt': 'false', 'ansible_winrm_credssp_disable_tlsv1_2':
+                 'no', 'ansible_winrm_kerberos_delegation': 'true', 'ansible_winrm_connection_timeout': '10',
+                 'ansible_winrm_kinit_cmd': '/opt/kinit', 'ansible_winrm_kinit_mode': 'managed',
+                 'ansible_winrm_kinit_env_vars': 'KRB5_CONFIG, HOME'}
+    settings = action(win_iscsi_boot_info, {}).settings(variables)
+    assert settings.port == 5985 and settings.transports == ['kerberos'] and settings.kerberos_managed
+    assert settings.extra['send_cbt'] is False and settings.extra['credssp_disable_tlsv1_2'] is False
+    assert settings.extra['kerberos_delegation'] is True
+    assert (settings.operation_timeout, settings.read_timeout) == (10, 20)
+    assert settings.kinit_cmd == '/opt/kinit' and settings.kinit_env_vars == ['KRB5_CONFIG', 'HOME']
 
 
 def test_a_live_task_and_a_wrong_password(endpoint):

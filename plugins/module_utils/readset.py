@@ -1,0 +1,192 @@
+# -*- coding: utf-8 -*-
+# Copyright: sanboot.windows contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the engine reads, declared as data: the registry keys the iscsi_boot, iscsi_boot_info and critical_device
+jobs look at, so that a running Windows needs to hand over only those (module_utils/live reads exactly this set
+with ``reg query`` and builds a partial working hive from it) and a test can check that the jobs read nothing else
+(tests/unit/plugins/module_utils/test_read_set.py runs every job on full fixture hives through a recording reader).
+
+A ``Read`` is (hive, key path relative to that hive's root, recursive, values):
+
+* hive: 'SYSTEM', 'SOFTWARE' (or 'DRIVERS' on Windows 8 and later, for issue 14's records);
+* values None: every value of the key, and the names of its subkeys (recursive: of every key below it too);
+* values (names): only these values ('' is the default value); with recursive, every key below that holds one of
+  them, with it. Keys that hold none of them are left out: the jobs find such keys by those values only.
+
+Some keys depend on what an earlier read found (the NIC's service named by an Enum instance, the DriverDatabase
+chain DeviceIds -> DriverInfFiles -> DriverPackages, the services a driver depends on, the keys a record of
+originals names). ``read_set`` returns what it can name from the keys read so far (``system``, a reader of the
+partial hive, None before the first read); the caller reads what is new and asks again until nothing is. SYSTEM
+paths use the literal control set that Select names; before Select is read, the caller's ``current`` name.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections import namedtuple
+
+from ansible_collections.sanboot.windows.plugins.module_utils import cddb, iscsiboot
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import Planner, RegistryError, fold
+
+Read = namedtuple('Read', 'hive path recursive values')
+
+CURRENT_VERSION = ('Microsoft', 'Windows NT', 'CurrentVersion')
+# detect_os: the version values of SOFTWARE (the hive itself is 30 to 100 MB)
+SOFTWARE_READS = (Read('SOFTWARE', CURRENT_VERSION, False, (
+    'CurrentMajorVersionNumber', 'CurrentMinorVersionNumber', 'CurrentVersion', 'CurrentBuildNumber', 'CurrentBuild',
+    'ProductName', 'InstallationType')),)
+
+# Keys outside the control sets: its root (DriverDatabase, HardwareConfig and the control sets exist?), Select, the
+# hardware configurations (BootDriverFlags on Windows 8 and later), the record of originals.
+FIXED_READS = (
+    Read('SYSTEM', (), False, None),
+    Read('SYSTEM', ('Select',), False, None),
+    Read('SYSTEM', ('HardwareConfig',), False, None),
+    Read('SYSTEM', ('HardwareConfig',), True, ('BootDriverFlags',)),
+    Read('SYSTEM', iscsiboot.STATE_KEY[:1], True, None),
+    Read('SYSTEM', ('DriverDatabase',), False, None),
+    Read('SYSTEM', ('DriverDatabase', 'DeviceIds'), False, None),
+)
+
+# Keys of each control set, relative to it.
+CONTROL_SET_READS = (
+    (('Control',), False, None),
+    (('Control', 'Session Manager', 'Environment'), False, ('PROCESSOR_ARCHITECTURE',)),
+    (('Control', 'ProductOptions'), False, ('ProductType',)),
+    (('Control', 'Session Manager', 'Memory Management'), False, None),
+    (('Control', 'CrashControl'), False, None),
+    (('Control', 'PnP'), False, None),
+    (('Control', 'Network', iscsiboot.NETSERVICE_CLASS.lower(), iscsiboot.WFP_LWF, 'Ndi'), False, None),
+    (('Control', 'Class', iscsiboot.NET_CLASS), False, None),
+    (('Control', 'Class', iscsiboot.NET_CLASS), True, ('PnPCapabilities',)),
+    (('Services', 'Tcpip', 'Parameters'), False, ('DisableDhcpMediaSense',)),
+    (('Enum', 'PCI'), True, ('ClassGUID', 'Class', 'Service', 'HardwareID', 'Driver')),
+)
+# A service's key, and its StartOverride (deleted whole, so read whole).
+SERVICE_READS = (((), False, None), (('StartOverride',), True, None))
+
+
+def read_set(system=None, nics=(), drivers=None, services=(), hardware_ids=(), control_sets='current', current=None,
+             os_info=None, doctor=False, software=True, restore=False):
+    """The Reads the jobs need, as far as ``system`` (the SYSTEM keys read so far, or None) lets them be named.
+
+    nics: iscsiboot.Nic of iscsi_boot / iscsi_boot_info; drivers: {nic id: Driver} resolved so far (find_driver's
+    answer on the keys read so far); services and hardware_ids: those critical_device names; os_info: detect_os's
+    answer once it can be given (DriverDatabase records of new NICs); doctor: iscsi_boot_info's adapter list;
+    restore: state=absent (the keys the record of originals names).
+    """
+    out = list(FIXED_READS) + (list(SOFTWARE_READS) if software else [])
+    for nic in nics:
+        for device_id in nic.hardware_ids:
+            out.append(Read('SYSTEM', ('DriverDatabase', 'DeviceIds') + tuple(device_id.split('\\')), False, None))
+    sets = _control_sets(system, control_sets, current)
+    names = set(s for s in services) | set(iscsiboot.NETWORK_STACK) | set(iscsiboot.OPTIONAL_STACK)
+    names |= set(d.service for d in (drivers or {}).values())
+    names |= set(s for s in (n.service for n in nics) if s)
+    names |= set(iscsiboot.INBOX_NIC_SERVICES.get(('VEN_%s&DEV_%s' % (n.ven, n.dev), 'cddb')) or '' for n in nics)
+    ids = list(hardware_ids) + [i for n in nics for i in n.hardware_ids]
+    for cs in sets:
+        out += [Read('SYSTEM', (cs,) + path, recursive, values) for path, recursive, values in CONTROL_SET_READS]
+        out += [Read('SYSTEM', (cs,) + cddb.CDDB + (cddb.cddb_key_name(i),), False, None) for i in ids]
+        found = _found_services(system, cs, nics, doctor) if system is not None else set()
+        closure = set(names | found)
+        if system is not None:
+            order, missing = iscsiboot.dependency_closure(system, cs, sorted(n for n in names | found if n))
+            closure |= set(order) | set(missing)
+        for name in sorted(n for n in closure if n):
+            out += [Read('SYSTEM', (cs, 'Services', name) + sub, recursive, values)
+                    for sub, recursive, values in SERVICE_READS]
+        if system is not None and doctor:
+            out += _adapter_reads(system, cs)
+    if system is not None:
+        out += _driver_database_reads(system, nics, drivers or {}, os_info)
+        if restore:
+            out += _record_reads(system)
+    return _unique(out)
+
+
+def _control_sets(system, which, current):
+    if system is not None and system.key_exists(('Select',)):
+        try:
+            return system.control_sets('all' if which == 'all' else 'current')
+        except RegistryError:
+            pass
+    return [current] if current else []
+
+
+def _found_services(system, cs, nics, doctor):
+    """Services the DriverDatabase names for the NICs, and for the doctor every adapter's service."""
+    out = set()
+    for key in iscsiboot.enum_net_instances(system, cs) if doctor else []:
+        service = iscsiboot._text(system, key, 'Service')  # pylint: disable=protected-access
+        if service:
+            out.add(service)
+    for nic in nics:
+        found = iscsiboot._ddb_lookup(system, nic)  # pylint: disable=protected-access
+        if found is not None:
+            out.add(found.service)
+    return out
+
+
+def _adapter_reads(system, cs):
+    """iscsi_boot_info's adapters: every value of each network adapter instance, its location, its service."""
+    out = []
+    for key in iscsiboot.enum_net_instances(system, cs):
+        out.append(Read('SYSTEM', key, False, None))
+        prop = key + ('Properties',) + iscsiboot.DEVPKEY_LOCATION_PATHS
+        out += [Read('SYSTEM', prop, False, None), Read('SYSTEM', prop + ('0000',), False, None)]
+    return out
+
+
+def _driver_database_reads(system, nics, drivers, os_info):
+    """Windows 8 and later: the records find_driver follows, and the keys plan_driver_database would write."""
+    out = []
+    if not system.key_exists(('DriverDatabase',)):
+        return out
+    root = ('DriverDatabase',)
+    for nic in nics:
+        for device_id in nic.hardware_ids:
+            key = root + ('DeviceIds',) + tuple(device_id.split('\\'))
+            for inf_value in system.values(key) if system.key_exists(key) else []:
+                out.append(Read('SYSTEM', root + ('DriverInfFiles', inf_value.name), False, None))
+                label = iscsiboot._text(system, root + ('DriverInfFiles', inf_value.name), 'Active')  # pylint: disable=protected-access
+                if label:
+                    package = root + ('DriverPackages', label)
+                    out += [Read('SYSTEM', package + ('Descriptors',) + tuple(device_id.split('\\')), False, None),
+                            Read('SYSTEM', package + ('Configurations',), True, ('Service',))]
+        driver = drivers.get(nic.most_specific)
+        if driver is not None and os_info is not None and not iscsiboot.ddb_knows(system, nic):
+            # The names plan_driver_database picks, taken from a plan made on a scratch Planner.
+            names = iscsiboot.plan_driver_database(Planner(system), os_info, nic, driver)
+            out += [Read('SYSTEM', root + ('DriverInfFiles', names['inf']), False, None),
+                    Read('SYSTEM', root + ('DriverPackages', names['label']), True, None)]
+    return out
+
+
+def _record_reads(system):
+    """state=absent: the keys a record of originals names (created ones whole, deleted ones with their parent)."""
+    out = []
+    state = iscsiboot.STATE_KEY
+    for sub in ('created', 'deleted', 'originals', 'absent'):
+        key = state + (sub,)
+        for value in system.values(key) if system.key_exists(key) else []:
+            parts = tuple(value.name.split('\\'))
+            if sub in ('originals', 'absent'):
+                parts = parts[:-1]
+            if not parts:
+                continue
+            out.append(Read('SYSTEM', parts, sub == 'created', None))
+            if sub == 'deleted' and len(parts) > 1:
+                out.append(Read('SYSTEM', parts[:-1], False, None))
+    return out
+
+
+def _unique(reads):
+    seen, out = set(), []
+    for read in reads:
+        marker = (read.hive, tuple(fold(p) for p in read.path), read.recursive, read.values)
+        if marker not in seen:
+            seen.add(marker)
+            out.append(read)
+    return out
