@@ -128,6 +128,7 @@ def _options(params, view):
         nic_power_management=params.get('nic_power_management', False),
         reset_device_policy=params.get('reset_device_policy', True),
         first_boot=view is not None if first_boot is None else first_boot,
+        stage_with=params.get('_stage_with'),
     )
 
 
@@ -154,11 +155,13 @@ def _run_iscsi_boot_file(params, check_mode):
         drivers, warnings = resolve_drivers(hive, control_set, os_info, nics, params.get('drivers'),
                                             params.get('lenient', False), params.get('templates'),
                                             drivers_db=drivers_db)
+        # SystemRoot: only for what staging records (a running host's pnputil stages by itself)
+        system_root = _system_root(software) if os_info.family == 'ddb' and options.stage_with is None else None
         out = iscsiboot.plan_iscsi_boot(hive, planner, os_info, nics, drivers, options, drivers_planner, view,
-                                        system_root=_system_root(software))
+                                        system_root=system_root or 'C:\\Windows')
         stagings = out.pop('_stagings')
         iscsiboot.record_originals(planner, list(planner.plan.ops))
-        if drivers_planner is not None:
+        if drivers_planner is not None and drivers_planner.plan.ops:
             iscsiboot.record_originals(drivers_planner, list(drivers_planner.plan.ops))
         for staging in stagings:
             for path, value in driverstore.state_records(iscsiboot.STATE_KEY, staging, view):

@@ -247,14 +247,17 @@ def has_package(reader, inf, label):
 def copy_package(source, planner, package, device_ids):
     """Plan, on ``planner`` (SYSTEM), the records ``source`` (DRIVERS) holds for ``package``, unchanged: its
     DriverInfFiles entry, its whole DriverPackages record, the DeviceIds entries of ``device_ids`` that name its INF
-    and its class entry. Returns what was copied."""
+    and its class entry. Returns what was copied.
+
+    Values are planned in name order: the order of a key's values means nothing to Windows, and a partial hive read
+    from a running Windows (module_utils/live) need not keep the stored order, so both plan the same."""
     inf_path = INF_FILES + (package.inf,)
-    for value in source.values(inf_path):
+    for value in sorted(source.values(inf_path), key=lambda v: fold(v.name)):
         planner.ensure_value(inf_path, value)
     keys = subtree(source, PACKAGES + (package.label,))
     for path, values in keys:
         planner.ensure_key(path)
-        for value in values:
+        for value in sorted(values, key=lambda v: fold(v.name)):
             planner.ensure_value(path, value)
     copied = []
     for device_id in device_ids:

@@ -421,10 +421,13 @@ class Options(object):
     """Choices for the settings that the specification marks as uncertain or site-specific."""
 
     def __init__(self, control_sets='current', wfp_filter_optional=True, boot_driver_flags=True,
-                 auto_reboot=None, nic_power_management=False, reset_device_policy=True, first_boot=False):
+                 auto_reboot=None, nic_power_management=False, reset_device_policy=True, first_boot=False,
+                 stage_with=None):
         self.control_sets = control_sets
         # Windows 8+: a first-boot step lets Windows install the packages staged offline (driverstore.py).
         self.first_boot = first_boot
+        # Windows 8+ on a running host: 'pnputil' (Windows stages new packages itself; module_utils/live), else None.
+        self.stage_with = stage_with
         self.wfp_filter_optional = wfp_filter_optional
         self.boot_driver_flags = boot_driver_flags
         self.auto_reboot = auto_reboot
@@ -465,7 +468,7 @@ def plan_iscsi_boot(system, planner, os_info, nics, drivers, options, drivers_pl
         if os_info.family == 'ddb':
             try:
                 entry['driver_database'], staging = nicpackage.plan(planner, drivers_planner, os_info, nic, driver,
-                                                                    view, now, system_root)
+                                                                    view, now, system_root, options.stage_with)
             except RegistryError as exc:
                 raise BootError(str(exc))
             if staging is not None:
@@ -485,8 +488,8 @@ def plan_iscsi_boot(system, planner, os_info, nics, drivers, options, drivers_pl
                 boot_flags = (flags[0].decoded() if flags and isinstance(flags[0].decoded(), int) else 0)
                 values = [v for v in driver.values if v.name.lower() not in ('start', 'bootflags')]
                 values += [Value.dword('Start', 0), Value.dword('BootFlags', boot_flags | CM_SERVICE_NETWORK_BOOT_LOAD)]
-                if staging is not None:
-                    extra = nicpackage.service_extra(staging, driver)
+                extra = nicpackage.service_extra(staging, driver) if os_info.family == 'ddb' else []
+                if extra:
                     names = [fold(v.name) for v in extra]
                     values = [v for v in values if fold(v.name) not in names] + extra
                 cddb.plan_service(planner, cs, driver.service, values)

@@ -22,6 +22,8 @@ from ansible_collections.sanboot.windows.plugins.module_utils import ddb, driver
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError, Value, fold
 
 IN_PLACE, COPY, STAGE, ENUM_ONLY = 'in-place', 'copy', 'stage', 'enum-only'
+# The result's driver_database state of a package a running host's pnputil is to stage (module_utils/live).
+PNPUTIL = 'to be staged by pnputil'
 
 
 class PackageError(RegistryError):
@@ -129,8 +131,13 @@ def find(system, drivers, control_set, nic, package_driver, make_driver, net_ins
 # ---------------------------------------------------------------------------------------------------------
 # Planning
 
-def plan(planner, drivers_planner, os_info, nic, driver, view=None, now=None, system_root='C:\\Windows'):
-    """Make the NIC's package boot-critical. Returns (result entry, Staging or None)."""
+def plan(planner, drivers_planner, os_info, nic, driver, view=None, now=None, system_root='C:\\Windows',
+         stage_with=None):
+    """Make the NIC's package boot-critical. Returns (result entry, Staging or None).
+
+    ``stage_with='pnputil'`` (a running host): a package Windows does not have yet is left to Windows' own
+    ``pnputil``; the caller stages it, reads the DRIVERS records Windows wrote and plans again (they are then copied).
+    """
     state = driver.ddb_state
     if state == IN_PLACE:
         return {'state': 'in place', 'hive': 'SYSTEM', 'inf': driver.package.inf,
@@ -141,6 +148,8 @@ def plan(planner, drivers_planner, os_info, nic, driver, view=None, now=None, sy
         copied = ddb.copy_package(drivers_planner, planner, driver.package, nic.hardware_ids)
         copied['state'] = 'copied from DRIVERS'
         return copied, None
+    if state == STAGE and stage_with == 'pnputil':
+        return {'state': PNPUTIL, 'inf': driver.inf_driver.name}, None
     if state == STAGE:
         staging = driverstore.plan_stage(driver.inf_driver, planner, drivers_planner, os_info, view, now,
                                          system_root)
@@ -160,8 +169,24 @@ def plan(planner, drivers_planner, os_info, nic, driver, view=None, now=None, sy
                        '%s%s: give the NIC driver package in drivers:%s' % (nic, given, hint))
 
 
+class _Published(object):
+    """What service_values needs of a package Windows already has (its published INF and store folder)."""
+
+    def __init__(self, package):
+        self.oem_inf, self.label = package.inf, package.label
+
+    @property
+    def store_dir(self):
+        return driverstore.win_path(driverstore.STORE, self.label)
+
+
 def service_extra(staging, driver):
-    """Values of the service created from a staged package beyond the INF's own (driverstore.service_values)."""
+    """Values of a service created from a package (staged now, or one Windows has whose records are copied) beyond
+    the INF's own (driverstore.service_values); [] for a service that does not come from a package."""
+    if staging is None:
+        if driver.ddb_state != COPY or driver.package is None or getattr(driver, 'inf_driver', None) is None:
+            return []
+        staging = _Published(driver.package)
     svc = [s for s in driver.inf_driver.device_services if s.name and fold(s.name) == fold(driver.service)]
     return driverstore.service_values(staging, svc[0]) if svc else [Value.multi_sz('Owners', [staging.oem_inf])]
 
