@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sanboot.windows contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The supported ansible-core range (meta/runtime.yml: '>=2.16.0'; 2.16 to 2.19 run on Debian 12's Python 3.11) at
+"""The supported ansible-core range (meta/runtime.yml: '>=2.16.0,<2.20.0'; 2.16 to 2.19 run on Debian 12's Python 3.11) at
 both ends. The newest, 2.19.14, is the project's .venv: the integration stage runs every integration target with
 it (tests/integration/test_offline_targets.py). The oldest, the last 2.16 release, gets its own venv built the same
 way (tests/release/core-venv.sh, kept in build/venv-core-oldest) and runs the core integration targets the way
@@ -43,7 +43,7 @@ def _pin(path, package):
 
 def test_range_ends():
     with open(os.path.join(ROOT, 'meta', 'runtime.yml')) as f:
-        assert yaml.safe_load(f)['requires_ansible'] == '>=2.16.0'
+        assert yaml.safe_load(f)['requires_ansible'] == '>=2.16.0,<2.20.0'
     oldest = _pin(os.path.join(ROOT, 'tests', 'release', 'requirements-core-oldest.txt'), 'ansible-core')
     assert oldest.startswith('2.16.')
     assert _pin(os.path.join(ROOT, 'constraints.txt'), 'ansible-core') == NEWEST
