@@ -43,6 +43,18 @@ def dump_hive(path):
     return out
 
 
+def reg_for_hive(reg_text, name):
+    """The blocks of a .reg text that belong to HKEY_LOCAL_MACHINE\\<name> (a result may cover SYSTEM and DRIVERS)."""
+    prefix = '[HKEY_LOCAL_MACHINE\\%s\\' % name.upper()
+    blocks = reg_text.split('\n\n')
+    head = blocks[0].split('\n', 1)[0]
+    kept = [b for b in blocks if b.lstrip('\n').upper().startswith((prefix, '[-' + prefix[1:]))]
+    first = blocks[0].split('\n', 1)
+    if len(first) > 1 and first[1].upper().startswith((prefix, '[-' + prefix[1:])):
+        kept.insert(0, first[1])
+    return head + '\n\n' + '\n\n'.join(b.strip('\n') for b in kept) + '\n'
+
+
 def merge_with_hivexregedit(original, reg_text, dest, prefix='HKEY_LOCAL_MACHINE\\SYSTEM'):
     """Apply .reg text to a copy of ``original`` with hivexregedit (libguestfs' Perl implementation)."""
     shutil.copyfile(original, dest)
@@ -72,11 +84,93 @@ def _pe_stub(machine=0x14c):
     return data + b'\0' * (0x400 - len(data))
 
 
+def pe_stub64(signed=True, size=0x600):
+    """A PE32+ (x64) image whose optional header has a certificate table (data directory 4) when ``signed``."""
+    import struct
+    dos = bytearray(0x80)
+    dos[0:2] = b'MZ'
+    struct.pack_into('<I', dos, 0x3c, 0x80)
+    coff = b'PE\0\0' + struct.pack('<HHIIIHH', 0x8664, 1, 0, 0, 0, 0xF0, 0x0022)
+    opt = bytearray(0xF0)
+    struct.pack_into('<H', opt, 0, 0x20b)
+    struct.pack_into('<H', opt, 68, 1)                  # subsystem: native
+    struct.pack_into('<I', opt, 108, 16)                # NumberOfRvaAndSizes
+    body = bytes(dos) + coff + bytes(opt)
+    body += b'.text\0\0\0' + struct.pack('<IIIIIIHHI', 0x1000, 0x1000, 0x200, 0x400, 0, 0, 0, 0, 0x60000020)
+    body += b'\0' * (size - len(body))
+    if signed:
+        cert = struct.pack('<IHH', 16, 0x0200, 0x0002) + b'\x30\x82\x00\x04test'   # WIN_CERTIFICATE (PKCS #7)
+        opt_at = 0x80 + 24
+        body = bytearray(body)
+        struct.pack_into('<II', body, opt_at + 112 + 8 * 4, len(body), len(cert))
+        body = bytes(body) + cert
+    return body
+
+
+def make_catalog(signer='Test Driver Publisher', submission_id=None):
+    """A PKCS #7 SignedData signed by a self-signed certificate (CN ``signer``) whose content carries a catalog
+    name/value attribute "Submission ID" when given: what the engine reads from a real catalog."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs7
+    from cryptography.x509.oid import NameOID
+
+    def der(tag, body):
+        n = len(body)
+        head = bytes([n]) if n < 0x80 else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + n.to_bytes(
+            (n.bit_length() + 7) // 8, 'big')
+        return bytes([tag]) + head + body
+
+    oid = der(0x06, bytes([0x2b, 6, 1, 4, 1, 0x82, 0x37, 0x0c, 2, 1]))        # 1.3.6.1.4.1.311.12.2.1
+    attrs = b''
+    if submission_id:
+        value = der(0x30, der(0x1e, 'Submission ID'.encode('utf-16-be')) + der(0x02, b'\x10\x01\x00\x01') +
+                    der(0x04, (submission_id + '\0').encode('utf-16-le')))
+        attrs = der(0x30, oid + der(0x04, value))
+    content = der(0x30, der(0x30, b'') + der(0xa0, der(0x30, attrs)))
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, signer)])
+    now = datetime.datetime(2024, 1, 1)
+    cert = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()) \
+        .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650)) \
+        .sign(key, hashes.SHA256())
+    return pkcs7.PKCS7SignatureBuilder().set_data(content).add_signer(cert, key, hashes.SHA256()) \
+        .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.Binary])
+
+
+def make_driver_package(dest, inf_source, substitutions=None, signed=True, catalog=True, submission_id=None,
+                        signer='Test Driver Publisher', name=None):
+    """A driver package folder: the INF (``substitutions`` applied as a vendor build would), a PE stand-in for each
+    .sys and bytes for each other file its install sections copy, and its catalog. Returns the INF's path."""
+    from ansible_collections.sanboot.windows.plugins.module_utils import inf as inf_reader
+    os.makedirs(dest, exist_ok=True)
+    with open(inf_source, 'rb') as f:
+        data = f.read()
+    for key, value in (substitutions or {}).items():
+        data = data.replace(key.encode('ascii'), value.encode('ascii'))
+    inf_path = os.path.join(dest, name or os.path.basename(inf_source).replace('.inx', '.inf'))
+    with open(inf_path, 'wb') as f:
+        f.write(data)
+    driver = inf_reader.read_inf(inf_path, inf_reader.parse_target('win10', 'amd64'))
+    for entry in driver.files:
+        target = os.path.join(dest, *(entry.source_parts or [entry.source]))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, 'wb') as f:
+            f.write(pe_stub64(signed) if entry.name.lower().endswith('.sys') else os.urandom(1024))
+    if catalog and driver.catalog_file:
+        with open(os.path.join(dest, driver.catalog_file), 'wb') as f:
+            f.write(make_catalog(signer, submission_id))
+    return inf_path
+
+
 def make_windows_image(dest, fmt='raw', system='win7-sp1-x86.SYSTEM', software='phony-win7-32.SOFTWARE',
-                       size_mb=64, windows=True, extra=None, fill=False):
+                       size_mb=64, windows=True, extra=None, fill=False, drivers=None):
     """Build a disk image with an MBR partition table and one NTFS partition holding a Windows folder tree with
     real fixture hives (userspace tools only: mkntfs, ntfs-3g over FUSE, sfdisk, qemu-img; needs root for FUSE).
-    ``extra``: {guest path: bytes} of more files; ``fill``: fill the file system up. Returns ``dest``."""
+    ``extra``: {guest path: bytes} of more files; ``fill``: fill the file system up; ``drivers``: a DRIVERS test
+    hive. Returns ``dest``."""
     import tempfile
     work = tempfile.mkdtemp(prefix='sanboot-mkimg-')
     try:
@@ -98,6 +192,8 @@ def make_windows_image(dest, fmt='raw', system='win7-sp1-x86.SYSTEM', software='
                 shutil.copyfile(unpacked_hive(system), os.path.join(config, 'SYSTEM'))
                 if software:
                     shutil.copyfile(unpacked_hive(software), os.path.join(config, 'SOFTWARE'))
+                if drivers:
+                    shutil.copyfile(unpacked_hive(drivers), os.path.join(config, 'DRIVERS'))
                 files.setdefault('Windows/System32/cmd.exe', _pe_stub())
             for guest, data in files.items():
                 path = os.path.join(mnt, guest)
@@ -136,8 +232,14 @@ def make_windows_image(dest, fmt='raw', system='win7-sp1-x86.SYSTEM', software='
 
 def read_from_image(image, guest_path, dest, fmt=None):
     """Copy a file out of an image built by make_windows_image, without libguestfs (ntfscat on the partition)."""
+    return read_many_from_image(image, {guest_path: dest}, fmt)[guest_path]
+
+
+def read_many_from_image(image, files, fmt=None):
+    """{guest path: local path or None} of several files copied out of an image with one conversion of it."""
     import tempfile
     work = tempfile.mkdtemp(prefix='sanboot-rdimg-')
+    out = {}
     try:
         raw = os.path.join(work, 'raw.img')
         subprocess.run(['qemu-img', 'convert', '-q'] + (['-f', fmt] if fmt else []) + ['-O', 'raw', image, raw],
@@ -146,17 +248,19 @@ def read_from_image(image, guest_path, dest, fmt=None):
         with open(raw, 'rb') as src, open(part, 'wb') as dst:
             src.seek(1 << 20)
             shutil.copyfileobj(src, dst, 1 << 20)
-        with open(dest, 'wb') as out:
-            proc = subprocess.run(['ntfscat', part, guest_path], stdout=out, stderr=subprocess.PIPE, check=False)
-        if proc.returncode != 0:
-            return None
-        return dest
+        for guest_path, dest in files.items():
+            with open(dest, 'wb') as handle:
+                proc = subprocess.run(['ntfscat', part, guest_path], stdout=handle, stderr=subprocess.PIPE,
+                                      check=False)
+            out[guest_path] = dest if proc.returncode == 0 else None
+        return out
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 # The hives tests/integration/targets read from fixture_hives (unpacked before the run).
-TARGET_HIVES = ['win7-sp1-x86.SYSTEM', 'win81-x64-dirty.SYSTEM', 'win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE']
+TARGET_HIVES = ['win7-sp1-x86.SYSTEM', 'win81-x64-dirty.SYSTEM', 'win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE',
+                'win10-1903-x64.DRIVERS']
 
 
 def run_integration_target(target, tmp_path, python=sys.executable):

@@ -21,6 +21,15 @@ options:
         at its root means Windows 8 / Server 2012 or later - and driver packages are matched against the lowest
         version of that family (6.1 or 6.2).
     type: path
+  drivers_hive:
+    description:
+      - The installation's DRIVERS hive (C(Windows\System32\config\DRIVERS), Windows 8 / Server 2012 and later),
+        which holds Windows' whole driver database; C(SYSTEM\DriverDatabase) holds only its boot-critical part.
+      - When the NIC's driver package is installed there, its records are copied into C(SYSTEM\DriverDatabase)
+        unchanged; a package from O(drivers) is recorded in both hives as offline servicing does. Without it such a
+        NIC is an error (no package is made up), and a new package is recorded in SYSTEM only, with a warning.
+      - Inside images the DRIVERS hive is found by itself.
+    type: path
   nics:
     description:
       - The boot network adapters, as the target hardware presents them. Each entry is a PCI ID as Windows writes it
@@ -37,6 +46,9 @@ options:
     description:
       - Driver packages (INF files or folders such as an extracted virtio-win ISO) to take the NIC driver from when
         the installation does not have it. The driver Windows would choose for the NIC is used.
+      - On Windows 8 and later the package is staged as C(DISM /Add-Driver) stages it into an offline image - its
+        folder in the DriverStore, the INF published as C(oemN.inf), its catalog, the DriverDatabase records - unless
+        Windows already has the same package. A package with a missing file is refused, as Windows refuses it.
     type: list
     elements: path
     default: []

@@ -519,18 +519,112 @@ def _run_on_images(images, locks, job, check_mode, backup):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+class GuestView(object):
+    """Read-only look at an installation's files, paths relative to its Windows folder (backslashes, any case): what
+    the engine reads besides the hives (published INFs, driver binaries)."""
+
+    def __init__(self, editor):
+        self.editor = editor
+        self.session = editor.session
+        self.g = editor.g
+
+    def _path(self, rel):
+        return self.session.resolve('/' + _guest_join(self.editor.install.systemroot, rel.replace('\\', '/')))
+
+    def exists(self, rel):
+        return self._path(rel) is not None
+
+    def listdir(self, rel):
+        path = self._path(rel)
+        return self.g.ls(path) if path and self.g.is_dir(path) else []
+
+    def read(self, rel):
+        path = self._path(rel)
+        if path is None or not self.g.is_file(path):
+            return None
+        local = os.path.join(self.editor.workdir, 'view.tmp')
+        self.g.download(path, local)
+        try:
+            with open(local, 'rb') as f:
+                return f.read()
+        finally:
+            os.unlink(local)
+
+
+def put_staged_files(editor, files):
+    """Write the files of staged driver packages ([(local path or bytes, path under the Windows folder)]). A different
+    file already at a destination is refused: state=absent could not put it back."""
+    view = GuestView(editor)
+    written = []
+    for source, rel in files:
+        data = source if isinstance(source, bytes) else None
+        if data is None:
+            with open(source, 'rb') as f:
+                data = f.read()
+        current = view.read(rel)
+        if current == data:
+            continue
+        if current is not None:
+            raise ImageError('%s already exists in %s and differs from the driver package\'s file (another version of '
+                             'the driver?); it is left alone and nothing was changed. Remove that version first, or '
+                             'install the package on the running Windows (pnputil)' % (rel, editor.install.describe()))
+        parts = rel.split('\\')
+        local = os.path.join(editor.workdir, 'put.tmp')
+        with open(local, 'wb') as f:
+            f.write(data)
+        try:
+            directory = editor._mkdir(_guest_join(editor.install.systemroot, *parts[:-1]))
+            editor.g.upload(local, '/' + _guest_join(directory, parts[-1]))
+        finally:
+            os.unlink(local)
+        written.append('/' + _guest_join(editor.install.systemroot, *parts))
+    return written
+
+
+def remove_files(editor, files):
+    """Delete files staging wrote (paths under the Windows folder), then the folders that are left empty."""
+    view = GuestView(editor)
+    removed = []
+    folders = set()
+    for rel in files:
+        path = view._path(rel)
+        if path is not None and editor.g.is_file(path):
+            editor.g.rm(path)
+            removed.append(path)
+            folders.add(os.path.dirname(path))
+    for folder in sorted(folders, key=len, reverse=True):
+        while folder and folder != '/' and editor.g.is_dir(folder) and not editor.g.ls(folder):
+            if folder.rstrip('/').lower().endswith(('/windows/inf', '/system32/drivers')):
+                break
+            editor.g.rmdir(folder)
+            folder = os.path.dirname(folder)
+    return removed
+
+
 def hive_job(run_local, hive='SYSTEM', extra_hives=(), check_mode=False):
     """A job for run_on_images: run ``run_local(local hive path, {name: local path or None})`` on downloaded hives,
-    then put the changed hive (and the files of drivers it installed) back into the installation."""
+    then put the changed hives (and the files of drivers it installed) back into the installation."""
     def job(editor):
         guest, local = editor.hive(hive)
-        extras = dict((name, editor.hive(name, required=False)[1]) for name in extra_hives)
+        downloaded = dict((name, editor.hive(name, required=False)) for name in extra_hives)
+        extras = dict((name, paths[1]) for name, paths in downloaded.items())
+        extras['_view'] = GuestView(editor)
         result = run_local(local, extras)
+        files = result.pop('_files', None) or []
+        removals = result.pop('_remove_files', None) or []
         result['files_written'] = []
         if result.get('changed') and not check_mode:
-            for nic in result.get('nics') or []:
-                if nic.get('service_created'):
-                    result['files_written'].extend(copy_driver_files(editor, nic.get('files') or []))
+            if files:
+                result['files_written'] = put_staged_files(editor, files)
+            else:
+                for nic in result.get('nics') or []:
+                    if nic.get('service_created'):
+                        result['files_written'].extend(copy_driver_files(editor, nic.get('files') or []))
+            if removals:
+                result['files_removed'] = remove_files(editor, removals)
+            for name, (other_guest, other_local) in downloaded.items():
+                if other_guest and any(c.get('hive') == name for c in result.get('changes') or []):
+                    editor.write_hive(other_guest, other_local, editor.backup_dir)
             result['backup_file'] = editor.write_hive(guest, local, editor.backup_dir)
         return result
     return job

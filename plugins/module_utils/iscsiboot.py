@@ -12,11 +12,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import re
-import struct
 
-from ansible_collections.sanboot.windows.plugins.module_utils import cddb, hwid
+from ansible_collections.sanboot.windows.plugins.module_utils import cddb, driverstore, hwid, nicpackage
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
     REG_DWORD, REG_NONE, RegistryError, Value, fold, split_path,
 )
@@ -223,7 +221,8 @@ class Driver(object):
     """Which service drives a NIC, and where that knowledge came from."""
 
     def __init__(self, service, source, class_guid=NET_CLASS, values=None, subkey_values=None, inf=None,
-                 section=None, driver_ver=None, ids=None, files=None, provider=None):
+                 section=None, driver_ver=None, ids=None, files=None, provider=None, package=None, ddb_state=None,
+                 inf_driver=None):
         self.service = service
         self.source = source
         self.class_guid = class_guid
@@ -235,30 +234,19 @@ class Driver(object):
         self.ids = ids or []                    # IDs from the package that match the NIC
         self.files = files or []
         self.provider = provider
+        # Windows 8+ (nicpackage.py): Windows' record of the package, how it becomes boot-critical, the INF reader's
+        # view of a package given in drivers:.
+        self.package = package
+        self.ddb_state = ddb_state
+        self.inf_driver = inf_driver
 
     def as_dict(self):
-        return {'service': self.service, 'source': self.source, 'class_guid': self.class_guid, 'inf': self.inf,
-                'section': self.section, 'hardware_ids': self.ids, 'files': self.files}
-
-
-def _ddb_lookup(reader, nic):
-    """Service that Windows' DriverDatabase maps one of the NIC's IDs to (Windows 8 and later)."""
-    for device_id in nic.hardware_ids:
-        key = ('DriverDatabase', 'DeviceIds') + tuple(device_id.split('\\'))
-        for inf_value in reader.values(key) if reader.key_exists(key) else []:
-            inf = inf_value.name
-            label = _text(reader, ('DriverDatabase', 'DriverInfFiles', inf), 'Active')
-            if not label:
-                continue
-            package = ('DriverDatabase', 'DriverPackages', label)
-            conf = _text(reader, package + ('Descriptors',) + tuple(device_id.split('\\')), 'Configuration')
-            if not conf:
-                continue
-            service = _text(reader, package + ('Configurations', conf), 'Service')
-            if service:
-                return Driver(service, 'DriverDatabase (%s, %s)' % (inf, device_id), inf=inf, section=conf,
-                              ids=[device_id])
-    return None
+        out = {'service': self.service, 'source': self.source, 'class_guid': self.class_guid, 'inf': self.inf,
+               'section': self.section, 'hardware_ids': self.ids, 'files': self.files}
+        if self.ddb_state is not None:
+            out['package_state'] = self.ddb_state
+            out['package'] = self.package.as_dict() if self.package is not None else None
+        return out
 
 
 def enum_net_instances(reader, control_set):
@@ -295,14 +283,20 @@ def _enum_lookup(reader, control_set, nic):
     return Driver(best[1], 'installed adapter %s' % '\\'.join(best[2][3:]))
 
 
-def find_driver(reader, control_set, os_info, nic, package_driver=None):
-    """The service that will drive ``nic``: explicit, from a driver package, from the hive, or built in."""
+def find_driver(reader, control_set, os_info, nic, package_driver=None, drivers_db=None):
+    """The service that will drive ``nic``: explicit, from a driver package, from the hive, or built in.
+
+    Windows 8 and later: the package Windows' DriverDatabase (SYSTEM, then the DRIVERS hive ``drivers_db``) maps the
+    NIC to, or the one given in drivers: (nicpackage.find); never a package made up for a service.
+    """
+    if os_info.family == 'ddb':
+        return nicpackage.find(reader, drivers_db, control_set, nic, package_driver, Driver,
+                               enum_net_instances(reader, control_set))
     if package_driver is not None:
         return package_driver
     if nic.service:
         return Driver(nic.service, 'given in nics')
-    found = _ddb_lookup(reader, nic) if os_info.family == 'ddb' else None
-    found = found or _enum_lookup(reader, control_set, nic)
+    found = _enum_lookup(reader, control_set, nic)
     if found:
         return found
     inbox = INBOX_NIC_SERVICES.get(('VEN_%s&DEV_%s' % (nic.ven, nic.dev), os_info.family))
@@ -345,6 +339,9 @@ def driver_from_package(packages, os_info, nic, lenient=False, templates=None):
                     inf=chosen['inf_name'], section=chosen.get('install_section'),
                     driver_ver=(ver.get('date'), ver.get('version')), ids=chosen['hardware_ids'],
                     files=chosen['files'], provider=chosen.get('provider'))
+    if os_info.family == 'ddb':
+        # Staging reads the whole package (every Models line, its files as the INF places them).
+        driver.inf_driver = inf.read_inf(chosen['inf_path'], target, lenient, templates)
     return driver, warnings + list(chosen.get('warnings') or [])
 
 
@@ -418,85 +415,19 @@ def location_path(reader, instance_key):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# DriverDatabase records (Windows 8 and later)
-
-def _guid_bytes(guid):
-    text = guid.strip('{}')
-    parts = text.split('-')
-    return struct.pack('<IHH', int(parts[0], 16), int(parts[1], 16), int(parts[2], 16)) + \
-        bytes.fromhex(parts[3] + parts[4])
-
-
-def _filetime(date_text):
-    """MM/DD/YYYY -> FILETIME (100 ns since 1601-01-01 UTC)."""
-    match = re.match(r'^(\d{1,2})/(\d{1,2})/(\d{4})$', (date_text or '').strip())
-    if not match:
-        return 0
-    import datetime
-    month, day, year = int(match.group(1)), int(match.group(2)), int(match.group(3))
-    try:
-        delta = datetime.date(year, month, day) - datetime.date(1601, 1, 1)
-    except ValueError:
-        return 0
-    return delta.days * 86400 * 10000000
-
-
-def package_version_blob(class_guid, driver_ver):
-    """DriverPackages\\<label>\\Version: header, class GUID, DriverVer date and version (distrobuilder S8)."""
-    date, version = driver_ver or (None, None)
-    parts = [int(p) for p in (version or '0.0.0.0').split('.')[:4] if p.isdigit()]
-    parts += [0] * (4 - len(parts))
-    return b'\x00\xff\x09\x00\x00\x00\x00\x00' + _guid_bytes(class_guid) + struct.pack('<Q', _filetime(date)) + \
-        struct.pack('<4H', parts[3] & 0xFFFF, parts[2] & 0xFFFF, parts[1] & 0xFFFF, parts[0] & 0xFFFF) + b'\x00' * 8
-
-
-def plan_driver_database(planner, os_info, nic, driver):
-    """Records that let kernel PnP bind ``driver.service`` to the NIC (virt-v2v's ddb_regedits, S3)."""
-    arch = os_info.arch or 'amd64'
-    inf = driver.inf
-    if not inf or planner.key_exists(('DriverDatabase', 'DriverInfFiles', inf)):
-        inf = 'sanboot_%s.inf' % driver.service.lower() if not inf else 'sanboot_%s' % inf
-    inf = inf.lower()
-    ids = [i for i in (driver.ids or []) if nic.matches(i)] or [nic.most_specific]
-    if fold(nic.generic) not in [fold(i) for i in ids]:
-        ids.append(nic.generic)
-    digest = hashlib.sha1(('%s|%s|%s' % (inf, driver.service, '|'.join(sorted(fold(i) for i in ids))))
-                          .encode('utf-8')).hexdigest()[:16]
-    label = '%s_%s_%s' % (inf, arch, digest)
-    conf = (driver.section or '%s_inst' % driver.service).lower()
-    root = ('DriverDatabase',)
-    planner.ensure_value(root + ('DriverInfFiles', inf), Value.multi_sz('', [label]))
-    planner.ensure_value(root + ('DriverInfFiles', inf), Value.sz('Active', label))
-    planner.ensure_value(root + ('DriverInfFiles', inf), Value.multi_sz('Configurations', [conf]))
-    package = root + ('DriverPackages', label)
-    planner.ensure_value(package, Value.binary('Version', package_version_blob(driver.class_guid, driver.driver_ver)))
-    planner.ensure_value(package + ('Configurations', conf), Value.dword('ConfigFlags', 0))
-    planner.ensure_value(package + ('Configurations', conf), Value.sz('Service', driver.service))
-    for device_id in ids:
-        parts = tuple(device_id.split('\\'))
-        planner.ensure_value(package + ('Descriptors',) + parts, Value.sz('Configuration', conf))
-        rank = b'\x02\xff\x00\x00' if fold(device_id) == fold(nic.generic) else b'\x01\xff\x00\x00'
-        planner.ensure_value(root + ('DeviceIds',) + parts, Value.binary(inf, rank))
-    return {'inf': inf, 'label': label, 'configuration': conf, 'device_ids': ids}
-
-
-def ddb_knows(reader, nic):
-    for device_id in nic.hardware_ids:
-        key = ('DriverDatabase', 'DeviceIds') + tuple(device_id.split('\\'))
-        if reader.key_exists(key) and reader.values(key):
-            return device_id
-    return None
-
-
-# ---------------------------------------------------------------------------------------------------------
 # The conversion
 
 class Options(object):
     """Choices for the settings that the specification marks as uncertain or site-specific."""
 
     def __init__(self, control_sets='current', wfp_filter_optional=True, boot_driver_flags=True,
-                 auto_reboot=None, nic_power_management=False, reset_device_policy=True):
+                 auto_reboot=None, nic_power_management=False, reset_device_policy=True, first_boot=False,
+                 stage_with=None):
         self.control_sets = control_sets
+        # Windows 8+: a first-boot step lets Windows install the packages staged offline (driverstore.py).
+        self.first_boot = first_boot
+        # Windows 8+ on a running host: 'pnputil' (Windows stages new packages itself; module_utils/live), else None.
+        self.stage_with = stage_with
         self.wfp_filter_optional = wfp_filter_optional
         self.boot_driver_flags = boot_driver_flags
         self.auto_reboot = auto_reboot
@@ -516,16 +447,35 @@ def _or_dword(planner, key, name, bits):
     planner.ensure_value(key, Value.dword(name, (current or 0) | bits))
 
 
-def plan_iscsi_boot(system, planner, os_info, nics, drivers, options):
-    """Plan every change; returns a result dict (nics, services, warnings, ...). ``drivers`` maps NIC -> Driver."""
+def plan_iscsi_boot(system, planner, os_info, nics, drivers, options, drivers_planner=None, view=None, now=None,
+                    system_root='C:\\Windows'):
+    """Plan every change; returns a result dict (nics, services, warnings, ...). ``drivers`` maps NIC -> Driver.
+
+    Windows 8+: ``drivers_planner`` plans the DRIVERS hive (staging writes there too), ``view`` reads the
+    installation's files (images). Staged packages are returned under ``_stagings``, the files to write under
+    ``_files`` ([(local path or bytes, path under the Windows folder)]); the caller writes them.
+    """
     warnings = []
     sets = system.control_sets(options.control_sets)
     result_nics = []
     boot_services = []
+    stagings = []
     for nic in nics:
         driver = drivers[nic.most_specific]
         entry = {'id': nic.most_specific, 'hardware_ids': nic.hardware_ids, 'service': driver.service,
                  'driver_source': driver.source}
+        staging = None
+        if os_info.family == 'ddb':
+            try:
+                entry['driver_database'], staging = nicpackage.plan(planner, drivers_planner, os_info, nic, driver,
+                                                                    view, now, system_root, options.stage_with)
+            except RegistryError as exc:
+                raise BootError(str(exc))
+            if staging is not None:
+                stagings.append(staging)
+                warnings.extend(staging.warnings)
+                warnings.extend(driverstore.signature_findings(driver.inf_driver, staging.store_files, os_info,
+                                                               _binary_of(driver)))
         for cs in sets:
             svc_key = _services(cs) + (driver.service,)
             if not planner.key_exists(svc_key):
@@ -538,6 +488,10 @@ def plan_iscsi_boot(system, planner, os_info, nics, drivers, options):
                 boot_flags = (flags[0].decoded() if flags and isinstance(flags[0].decoded(), int) else 0)
                 values = [v for v in driver.values if v.name.lower() not in ('start', 'bootflags')]
                 values += [Value.dword('Start', 0), Value.dword('BootFlags', boot_flags | CM_SERVICE_NETWORK_BOOT_LOAD)]
+                extra = nicpackage.service_extra(staging, driver) if os_info.family == 'ddb' else []
+                if extra:
+                    names = [fold(v.name) for v in extra]
+                    values = [v for v in values if fold(v.name) not in names] + extra
                 cddb.plan_service(planner, cs, driver.service, values)
                 for sub, value in driver.subkey_values:
                     planner.ensure_value(svc_key + tuple(sub), value)
@@ -548,12 +502,6 @@ def plan_iscsi_boot(system, planner, os_info, nics, drivers, options):
                     path = (cs,) + cddb.CDDB + (cddb.cddb_key_name(device_id),)
                     planner.ensure_value(path, Value.sz('ClassGUID', driver.class_guid))
                     planner.ensure_value(path, Value.sz('Service', driver.service))
-        if os_info.family == 'ddb':
-            known = ddb_knows(planner, nic)
-            if known:
-                entry['driver_database'] = 'already knows %s' % known
-            else:
-                entry['driver_database'] = plan_driver_database(planner, os_info, nic, driver)
         boot_services.append(driver.service)
         result_nics.append(entry)
 
@@ -623,8 +571,24 @@ def plan_iscsi_boot(system, planner, os_info, nics, drivers, options):
         hwconfig = current_hardware_config(planner)
         if hwconfig:
             _or_dword(planner, hwconfig, 'BootDriverFlags', CM_SERVICE_NETWORK_BOOT_LOAD)
-    return {'control_sets': sets, 'nics': result_nics, 'boot_start_services': services_started,
-            'warnings': warnings}
+    files = [(src, rel) for staging in stagings for src, rel in staging.file_ops()]
+    out = {'control_sets': sets, 'nics': result_nics, 'boot_start_services': services_started,
+           'warnings': warnings, '_stagings': stagings}
+    if stagings and options.first_boot:
+        try:
+            driverstore.plan_first_boot(planner, system)
+        except RegistryError as exc:
+            raise BootError(str(exc))
+        files.append((driverstore.first_boot_script(stagings, os_info.build), driverstore.FIRST_BOOT_SCRIPT))
+        out['first_boot'] = {'command': driverstore.first_boot_command(), 'script': driverstore.FIRST_BOOT_SCRIPT,
+                             'log': driverstore.FIRST_BOOT_LOG}
+    out['_files'] = files
+    return out
+
+
+def _binary_of(driver):
+    image = [v for v in driver.values if fold(v.name) == 'IMAGEPATH']
+    return image[0].decoded().replace('/', '\\').split('\\')[-1] if image else None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -680,8 +644,12 @@ def record_originals(planner, ops):
         planner.ensure_value(STATE_KEY, Value.dword('Version', STATE_VERSION))
 
 
-def plan_restore(reader, planner):
-    """state=absent: undo every recorded change, then drop the record. Returns a summary dict."""
+def plan_restore(reader, planner, keep=None):
+    """state=absent: undo every recorded change, then drop the record. Returns a summary dict.
+
+    ``keep(path, value name or None)`` -> True leaves a change in place: the records of a driver package Windows has
+    installed for real since (driverstore.adopted), which are Windows' now.
+    """
     state = STATE_KEY
     if not planner.key_exists(state):
         return {'restored': 0}
@@ -699,19 +667,26 @@ def plan_restore(reader, planner):
         parts = name.split('\\')
         return (split_path(parts[:-1]), parts[-1]) if has_value else (split_path(parts), None)
 
+    def kept(path, name=None):
+        if keep is None:
+            return False
+        if name is None and reader.key_exists(path):
+            return keep(path, None) or any(keep(path, v.name) for v in reader.values(path))
+        return keep(path, name)
+
     created = sorted((split(v.name, False)[0] for v in names('created')), key=len, reverse=True)
     for path in created:
-        if planner.ensure_key_absent(path):
+        if not kept(path) and planner.ensure_key_absent(path):
             count += 1
     for value in sorted(names('deleted'), key=lambda v: len(v.name)):
         planner.ensure_key(split(value.name, False)[0])
     for value in names('originals'):
         path, name = split(value.name, True)
-        if planner.ensure_value(path, Value(name, value.type, value.data)):
+        if not kept(path, name) and planner.ensure_value(path, Value(name, value.type, value.data)):
             count += 1
     for value in names('absent'):
         path, name = split(value.name, True)
-        if planner.ensure_value_absent(path, name):
+        if not kept(path, name) and planner.ensure_value_absent(path, name):
             count += 1
     planner.ensure_key_absent(state)
     parent = state[:-1]
@@ -757,8 +732,12 @@ def adapters(reader, control_set):
     return out
 
 
-def diagnose(system, os_info, control_set, nics, drivers, dirty=False):
-    """Findings for booting this installation from iSCSI through ``nics``; ready when no error is found."""
+def diagnose(system, os_info, control_set, nics, drivers, dirty=False, drivers_db=None, view=None):
+    """Findings for booting this installation from iSCSI through ``nics``; ready when no error is found.
+
+    Windows 8+: ``drivers_db`` reads the DRIVERS hive, ``view`` the installation's files (images: the boot
+    driver's signature).
+    """
     findings = []
     cs = control_set
     if dirty:
@@ -767,8 +746,14 @@ def diagnose(system, os_info, control_set, nics, drivers, dirty=False):
                                 'here may be older than what Windows sees',
                                 'boot Windows and shut it down cleanly (Fast Startup off), then read the hive again'))
     boot_services = []
+    net_instances = enum_net_instances(system, cs) if os_info.family == 'ddb' else []
     for nic in nics:
         driver = drivers.get(nic.most_specific)
+        if os_info.family == 'ddb':
+            findings.extend(nicpackage.findings(system, drivers_db, cs, nic, finding, net_instances,
+                                                staged=driver is not None and driver.ddb_state == nicpackage.STAGE))
+            if driver is None:
+                continue
         if driver is None:
             findings.append(finding('nic-driver-unknown', 'error',
                                     'no driver for %s is known to this Windows' % nic,
@@ -793,12 +778,10 @@ def diagnose(system, os_info, control_set, nics, drivers, dirty=False):
                                         % (nic, driver.service),
                                         'run sanboot.windows.iscsi_boot (or critical_device)',
                                         [_evidence(system, entries[-1], 'Service')]))
-        elif not ddb_knows(system, nic):
-            findings.append(finding('nic-not-in-driver-database', 'error',
-                                    'the DriverDatabase has no record for %s, so Windows cannot bind a driver to it '
-                                    'during boot' % nic, 'run sanboot.windows.iscsi_boot',
-                                    [{'key': 'DriverDatabase\\DeviceIds\\' + nic.generic, 'value': None,
-                                      'data': None, 'type': None}]))
+        elif view is not None and (os_info.arch or 'amd64') not in ('x86', 'arm'):
+            image = _text(system, svc, 'ImagePath')
+            if image:
+                findings.extend(nicpackage.signature_findings(view, image, driver.service, finding))
         flags = _dword(system, svc, 'BootFlags') or 0
         if not flags & CM_SERVICE_NETWORK_BOOT_LOAD:
             findings.append(finding('nic-bootflags', 'warning',
@@ -864,5 +847,10 @@ def diagnose(system, os_info, control_set, nics, drivers, dirty=False):
         findings.append(finding('auto-reboot', 'info', 'Windows reboots on a stop error, so a 0x7B flashes by',
                                 'iscsi_boot with auto_reboot: false keeps it on screen',
                                 [_evidence(system, control + ('CrashControl',), 'AutoReboot')]))
+    if os_info.family == 'ddb' and driverstore.first_boot_pending(system):
+        findings.append(finding('first-boot-pending', 'info',
+                                'a first-boot step is pending: at the next boot Windows installs the driver packages '
+                                'staged offline (pnputil), logs to %%SystemRoot%%\\%s and removes the step'
+                                % driverstore.FIRST_BOOT_LOG, None, [_evidence(system, driverstore.SETUP, 'CmdLine')]))
     ready = not [f for f in findings if f['severity'] == 'error'] and bool(nics)
     return findings, ready

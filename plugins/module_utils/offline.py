@@ -144,6 +144,74 @@ def _run(hive_path, plan_fn, check_mode, backup, allow_dirty, hive_name, held):
     return result
 
 
+def run_hives(hive_paths, plan_fn, check_mode=False, backup=True, allow_dirty=False, lock_timeout=lock.LOCK_TIMEOUT):
+    """``run`` on several hives of one installation: ``hive_paths`` is [(name, path)], SYSTEM first; ``plan_fn(hives,
+    planners)`` gets both as {name: ...}. The result is ``run``'s for the first hive; changes to the others are added
+    to changes (with ``hive``), reg, diff and ``backup_files``.
+
+    A writer holds every hive's lock (in the order given) for the whole cycle. The other hives are written before the
+    first, each atomically: a crash in between leaves, say, DRIVERS records without their SYSTEM counterpart, which a
+    second run completes (docs/how-it-works.md).
+    """
+    helds = {}
+    try:
+        for name, path in hive_paths:
+            if not check_mode and os.path.isfile(path):
+                helds[name] = lock.acquire(path, timeout=lock_timeout).__enter__()
+        return _run_hives(hive_paths, plan_fn, check_mode, backup, allow_dirty, helds)
+    finally:
+        for name, _path in reversed(hive_paths):
+            if name in helds:
+                helds[name].__exit__(None, None, None)
+
+
+def _run_hives(hive_paths, plan_fn, check_mode, backup, allow_dirty, helds):
+    hives, planners = {}, {}
+    for name, path in hive_paths:
+        hives[name] = Hive(path, write=not check_mode, allow_dirty=allow_dirty)
+        planners[name] = Planner(hives[name])
+    extra = plan_fn(hives, planners) or {}
+    first = hive_paths[0][0]
+    result = dict(changed=False, changes=[], reg='', diff=dict(before='', after=''), backup_file=None,
+                  backup_files={}, dirty=hives[first].header.dirty)
+    for name, path in hive_paths:
+        plan = planners[name].plan
+        hives[name].check_plan(plan)
+        prefix = 'HKEY_LOCAL_MACHINE\\%s' % name
+        before, after = plan.diff(prefix)
+        changes = plan.as_list()
+        if name != first:
+            for change in changes:
+                change['hive'] = name
+        result['changes'].extend(changes)
+        if plan:
+            result['changed'] = True
+            result['reg'] += plan.to_reg(prefix) if not result['reg'] else plan.to_reg(prefix).split('\n', 1)[1]
+            result['diff']['before'] += before
+            result['diff']['after'] += after
+    header = ', '.join('%s (%s)' % (path, 'HKEY_LOCAL_MACHINE\\%s' % name) for name, path in hive_paths
+                       if planners[name].plan or name == first)
+    result['diff']['before_header'] = result['diff']['after_header'] = header
+    if not check_mode:
+        order = list(reversed(hive_paths[1:])) + [hive_paths[0]]
+        for name, path in order:
+            if planners[name].plan:
+                lock.refuse_unwritable(path, held=helds.get(name))
+        for name, path in order:
+            if not planners[name].plan:
+                continue
+            held = helds.get(name)
+            hives[name].apply(planners[name].plan)
+            previous = held.reusable_backup(HIVE_FILE) if held else None
+            made = hives[name].commit(backup=backup and not previous)
+            if held:
+                held.remember_write(HIVE_FILE, made or previous)
+            result['backup_files'][name] = (made or previous) if backup else None
+        result['backup_file'] = result['backup_files'].get(first)
+    result.update(extra)
+    return result
+
+
 def split_hive_path(path):
     """'HKLM:\\SYSTEM\\X\\Y' -> ('SYSTEM', ('X', 'Y')); hive-relative 'X\\Y' -> (None, ('X', 'Y')).
 

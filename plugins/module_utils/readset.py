@@ -26,7 +26,7 @@ __metaclass__ = type
 
 from collections import namedtuple
 
-from ansible_collections.sanboot.windows.plugins.module_utils import cddb, iscsiboot
+from ansible_collections.sanboot.windows.plugins.module_utils import cddb, ddb, driverstore, iscsiboot, nicpackage
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import Planner, RegistryError, fold
 
 Read = namedtuple('Read', 'hive path recursive values')
@@ -48,6 +48,16 @@ FIXED_READS = (
     Read('SYSTEM', ('DriverDatabase',), False, None),
     Read('SYSTEM', ('DriverDatabase', 'DeviceIds'), False, None),
 )
+# Windows 8 and later (read from the second round on, once SYSTEM says it has a DriverDatabase, so that a Windows 7
+# task stays one command): the DRIVERS hive's database root (OemInfMap, Version, Architecture), a pending first-boot
+# step (the doctor's first-boot-pending); per control set, what tells an installed adapter's INF
+# (nicpackage.installed_instance).
+DRIVERS_READS = (Read('DRIVERS', ddb.DDB, False, None),)
+WINDOWS8_READS = (Read('SYSTEM', driverstore.SETUP, False, ('CmdLine', 'SetupType')),)
+WINDOWS8_CONTROL_SET_READS = (
+    (('Control', 'Class', iscsiboot.NET_CLASS), True, ('InfPath',)),
+    (('Enum', 'PCI'), True, ('CompatibleIDs',)),
+)
 
 # Keys of each control set, relative to it.
 CONTROL_SET_READS = (
@@ -68,18 +78,24 @@ SERVICE_READS = (((), False, None), (('StartOverride',), True, None))
 
 
 def read_set(system=None, nics=(), drivers=None, services=(), hardware_ids=(), control_sets='current', current=None,
-             os_info=None, doctor=False, software=True, restore=False):
+             os_info=None, doctor=False, software=True, restore=False, drivers_db=None):
     """The Reads the jobs need, as far as ``system`` (the SYSTEM keys read so far, or None) lets them be named.
 
     nics: iscsiboot.Nic of iscsi_boot / iscsi_boot_info; drivers: {nic id: Driver} resolved so far (find_driver's
     answer on the keys read so far); services and hardware_ids: those critical_device names; os_info: detect_os's
     answer once it can be given (DriverDatabase records of new NICs); doctor: iscsi_boot_info's adapter list;
-    restore: state=absent (the keys the record of originals names).
+    restore: state=absent (the keys the record of originals names); drivers_db: the DRIVERS keys read so far
+    (Windows 8 and later: Windows' records of the packages it has, issue 14), None before the first read.
     """
     out = list(FIXED_READS) + (list(SOFTWARE_READS) if software else [])
+    windows8 = system is not None and system.key_exists(ddb.DDB)
+    if windows8:
+        out += list(WINDOWS8_READS) + (list(DRIVERS_READS) if nics else [])
     for nic in nics:
         for device_id in nic.hardware_ids:
-            out.append(Read('SYSTEM', ('DriverDatabase', 'DeviceIds') + tuple(device_id.split('\\')), False, None))
+            out.append(Read('SYSTEM', ddb.device_key(device_id), False, None))
+            if windows8:
+                out.append(Read('DRIVERS', ddb.device_key(device_id), False, None))
     sets = _control_sets(system, control_sets, current)
     names = set(s for s in services) | set(iscsiboot.NETWORK_STACK) | set(iscsiboot.OPTIONAL_STACK)
     names |= set(d.service for d in (drivers or {}).values())
@@ -88,6 +104,9 @@ def read_set(system=None, nics=(), drivers=None, services=(), hardware_ids=(), c
     ids = list(hardware_ids) + [i for n in nics for i in n.hardware_ids]
     for cs in sets:
         out += [Read('SYSTEM', (cs,) + path, recursive, values) for path, recursive, values in CONTROL_SET_READS]
+        if windows8:
+            out += [Read('SYSTEM', (cs,) + path, recursive, values)
+                    for path, recursive, values in WINDOWS8_CONTROL_SET_READS]
         out += [Read('SYSTEM', (cs,) + cddb.CDDB + (cddb.cddb_key_name(i),), False, None) for i in ids]
         found = _found_services(system, cs, nics, doctor) if system is not None else set()
         closure = set(names | found)
@@ -100,9 +119,13 @@ def read_set(system=None, nics=(), drivers=None, services=(), hardware_ids=(), c
         if system is not None and doctor:
             out += _adapter_reads(system, cs)
     if system is not None:
-        out += _driver_database_reads(system, nics, drivers or {}, os_info)
+        out += _driver_database_reads(system, drivers_db, nics, drivers or {})
         if restore:
             out += _record_reads(system)
+            if windows8:
+                # a DRIVERS hive changed offline (a package staged into an image) keeps its own record of originals
+                out.append(Read('DRIVERS', iscsiboot.STATE_KEY[:1], True, None))
+            out += _staged_package_reads(system, sets)
     return _unique(out)
 
 
@@ -123,9 +146,9 @@ def _found_services(system, cs, nics, doctor):
         if service:
             out.add(service)
     for nic in nics:
-        found = iscsiboot._ddb_lookup(system, nic)  # pylint: disable=protected-access
-        if found is not None:
-            out.add(found.service)
+        for package in ddb.packages_for(system, nic.hardware_ids):
+            if package.service:
+                out.add(package.service)
     return out
 
 
@@ -139,28 +162,46 @@ def _adapter_reads(system, cs):
     return out
 
 
-def _driver_database_reads(system, nics, drivers, os_info):
-    """Windows 8 and later: the records find_driver follows, and the keys plan_driver_database would write."""
+def _driver_database_reads(system, drivers_db, nics, drivers):
+    """Windows 8 and later: the records nicpackage.find follows in SYSTEM and DRIVERS (DeviceIds -> DriverInfFiles ->
+    DriverPackages), and for a package to copy its whole DRIVERS record and the SYSTEM keys the copy writes."""
     out = []
-    if not system.key_exists(('DriverDatabase',)):
+    if not system.key_exists(ddb.DDB):
         return out
-    root = ('DriverDatabase',)
-    for nic in nics:
-        for device_id in nic.hardware_ids:
-            key = root + ('DeviceIds',) + tuple(device_id.split('\\'))
-            for inf_value in system.values(key) if system.key_exists(key) else []:
-                out.append(Read('SYSTEM', root + ('DriverInfFiles', inf_value.name), False, None))
-                label = iscsiboot._text(system, root + ('DriverInfFiles', inf_value.name), 'Active')  # pylint: disable=protected-access
-                if label:
-                    package = root + ('DriverPackages', label)
-                    out += [Read('SYSTEM', package + ('Descriptors',) + tuple(device_id.split('\\')), False, None),
-                            Read('SYSTEM', package + ('Configurations',), True, ('Service',))]
-        driver = drivers.get(nic.most_specific)
-        if driver is not None and os_info is not None and not iscsiboot.ddb_knows(system, nic):
-            # The names plan_driver_database picks, taken from a plan made on a scratch Planner.
-            names = iscsiboot.plan_driver_database(Planner(system), os_info, nic, driver)
-            out += [Read('SYSTEM', root + ('DriverInfFiles', names['inf']), False, None),
-                    Read('SYSTEM', root + ('DriverPackages', names['label']), True, None)]
+    for hive, reader in (('SYSTEM', system), ('DRIVERS', drivers_db)):
+        if reader is None or not reader.key_exists(ddb.DDB):
+            continue
+        for nic in nics:
+            for device_id in nic.hardware_ids:
+                key = ddb.device_key(device_id)
+                for inf_value in reader.values(key) if reader.key_exists(key) else []:
+                    inf_key = ddb.INF_FILES + (inf_value.name,)
+                    out.append(Read(hive, inf_key, False, None))
+                    label = iscsiboot._text(reader, inf_key, 'Active')  # pylint: disable=protected-access
+                    if label and hive == 'DRIVERS':
+                        # whole, with the SYSTEM keys a copy would write: a package to copy needs no further round
+                        out += [Read('DRIVERS', ddb.PACKAGES + (label,), True, None),
+                                Read('SYSTEM', ddb.INF_FILES + (inf_value.name,), False, None),
+                                Read('SYSTEM', ddb.PACKAGES + (label,), True, None)]
+                    elif label:
+                        package = ddb.PACKAGES + (label,)
+                        out += [Read(hive, package, False, None),
+                                Read(hive, package + ('Descriptors',) + ddb.id_parts(device_id), False, None),
+                                Read(hive, package + ('Configurations',), True, ('Service',))]
+    if drivers_db is not None or nics:
+        # the class entries a copy writes, for the usual class of a boot NIC's package (others: one more round)
+        out += [Read(hive, ddb.class_key(iscsiboot.NET_CLASS), False, None) for hive in ('DRIVERS', 'SYSTEM')]
+    for driver in drivers.values():
+        package = getattr(driver, 'package', None)
+        if getattr(driver, 'ddb_state', None) != nicpackage.COPY or package is None:
+            continue
+        guid = (package.version or {}).get('class_guid')
+        out += [Read('DRIVERS', ddb.INF_FILES + (package.inf,), False, None),
+                Read('DRIVERS', ddb.PACKAGES + (package.label,), True, None),
+                Read('SYSTEM', ddb.INF_FILES + (package.inf,), False, None),
+                Read('SYSTEM', ddb.PACKAGES + (package.label,), True, None)]
+        if guid:
+            out += [Read(hive, ddb.class_key(guid), False, None) for hive in ('DRIVERS', 'SYSTEM')]
     return out
 
 
@@ -179,6 +220,24 @@ def _record_reads(system):
             out.append(Read('SYSTEM', parts, sub == 'created', None))
             if sub == 'deleted' and len(parts) > 1:
                 out.append(Read('SYSTEM', parts[:-1], False, None))
+    return out
+
+
+def _staged_package_reads(system, sets):
+    """state=absent of packages staged offline: what tells whether Windows has made them its own since
+    (driverstore.adopted) and the services they came with (their Owners)."""
+    out = []
+    staged = driverstore.staged_packages(system, iscsiboot.STATE_KEY)
+    for package in staged:
+        for hive in ('SYSTEM', 'DRIVERS'):
+            out += [Read(hive, ddb.INF_FILES + (package['inf'],), False, None),
+                    Read(hive, ddb.PACKAGES + (package['package'],), False, None)]
+    if staged:
+        for cs in sets:
+            out += [Read('SYSTEM', (cs, 'Control', 'Class'), True, ('InfPath',)),
+                    Read('SYSTEM', (cs, 'Services'), True, ('Owners',)),
+                    Read('SYSTEM', (cs, 'Services'), False, None)]
+        out += list(DRIVERS_READS)
     return out
 
 

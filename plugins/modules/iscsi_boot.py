@@ -15,10 +15,15 @@ version_added: 0.1.0
 description:
   - Edits the SYSTEM hive of a Windows that was installed on a local disk so that it boots from an iSCSI disk
     through iPXE (C(sanhook)/C(sanboot) with an iBFT), instead of stopping with 0x7B INACCESSIBLE_BOOT_DEVICE.
-  - For each boot NIC in O(nics) it finds the driver (O(nics) C(service), a package in O(drivers), the installation's
-    C(DriverDatabase) or adapters it has seen) and registers the NIC as a boot device - Critical Device Database
-    entries on Windows XP to 7 / Server 2008 R2, C(DriverDatabase) records on Windows 8 / Server 2012 and later when
-    the device is not already known - and creates the driver's service when only the package has it.
+  - For each boot NIC in O(nics) it finds the driver and registers the NIC as a boot device. Windows XP to 7 / Server
+    2008 R2 - Critical Device Database entries for the service (O(nics) C(service), a package in O(drivers), or an
+    adapter the installation has seen).
+  - Windows 8 / Server 2012 and later - the NIC's driver package becomes boot-critical the way Windows records it -
+    Windows' own records of an installed package are copied from the DRIVERS hive into C(SYSTEM\DriverDatabase)
+    unchanged; a package from O(drivers) that Windows does not have is staged as offline servicing
+    (C(DISM /Add-Driver)) stages it, and Windows finishes its installation at the first boot (O(first_boot)). No
+    package, name, date or version is made up; a NIC without a package is an error.
+  - The driver's service is created, boot-start, from the package's C(AddService) when only the package has it.
   - The network path starts at boot - the NIC services and everything in their C(DependOnService) closure, C(NDIS),
     C(Tcpip), C(iScsiPrt) and C(PSched) get C(Start=0) and lose any C(StartOverride); the NIC service gets the
     network-boot C(BootFlags) bit; C(BootDriverFlags) gets it in C(Control) and in the current C(HardwareConfig);
@@ -68,6 +73,16 @@ options:
         adapters this installation has already set up. C(true) leaves the setting alone.
     type: bool
     default: false
+  first_boot:
+    description:
+      - Windows 8 and later, images only - when a package is staged, add a first-boot step that lets Windows install
+        it for real (C(pnputil /add-driver <inf> /install), C(pnputil -i -a) before Windows 10 1607). It runs once as
+        SYSTEM before logon from C(HKLM\SYSTEM\Setup\CmdLine) (Microsoft KB 939857), logs to
+        C(%SystemRoot%\sanboot\firstboot.log) and removes itself. The NIC already works then - Windows runs from
+        iSCSI.
+      - Unset means true for images and false for hive files (the step is a file in the installation). The task
+        fails, changing nothing, when Windows has a setup step of its own pending (sysprep, OOBE).
+    type: bool
   reset_device_policy:
     description:
       - Reset C(Control\PnP\DisableCDDB) and C(DontStartRawDevices) (set by device installation restriction Group
@@ -77,9 +92,15 @@ options:
 notes:
   - Every registry change, its reason and its source are in C(docs/how-it-works.md), which ships with the
     collection (C(ansible_collections/sanboot/windows/docs/) where it is installed).
-  - With O(hive), files of a driver taken from O(drivers) are not copied (the module edits a hive file); the result
-    lists them. With O(image) they are copied where Windows puts them (C(System32\drivers) for DIRIDs 12 and 13,
-    C(System32) for 11); identical files already there are not rewritten.
+  - With O(hive), files of a driver taken from O(drivers) are not copied (the module edits a hive file); RV(files_to_copy)
+    lists them. With O(image) they are written - on Windows 8 and later the package folder under
+    C(System32\DriverStore\FileRepository), C(INF\oemN.inf), the catalog as
+    C(System32\CatRoot\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}\oemN.cat) and the files the INF copies to fixed folders
+    (C(System32\drivers) for DIRID 12, C(System32) for 11; DIRID 13 runs from the package folder); on Windows 7 and
+    older the files the INF copies (DIRID 13 to C(System32\drivers)). Identical files already there are not rewritten;
+    a different one is refused.
+  - O(state=absent) on Windows 8 and later keeps a staged package that Windows has since installed for real (it is
+    Windows' now) and takes back everything else, files and first-boot step included.
   - The doctor's verdict on the result is returned as RV(ready) and RV(findings).
 seealso:
   - module: sanboot.windows.iscsi_boot_info
@@ -105,6 +126,21 @@ EXAMPLES = r'''
     drivers: [/srv/virtio-win/NetKVM/2k22/amd64]
   delegate_to: localhost
 
+- name: Server 2022 image - stage virtio-net as offline servicing does; Windows installs it at the first boot
+  sanboot.windows.iscsi_boot:
+    image: /srv/images/w2k22.qcow2
+    nics: [PCI\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00]
+    drivers: [/srv/virtio-win/NetKVM/2k22/amd64]
+  delegate_to: localhost
+
+- name: Windows 10 hive files - make the installed NIC's package boot-critical (records from DRIVERS)
+  sanboot.windows.iscsi_boot:
+    hive: /srv/w10/Windows/System32/config/SYSTEM
+    drivers_hive: /srv/w10/Windows/System32/config/DRIVERS
+    software_hive: /srv/w10/Windows/System32/config/SOFTWARE
+    nics: [PCI\VEN_8086&DEV_10D3&SUBSYS_07D015AD&REV_00]
+  delegate_to: localhost
+
 - name: Undo everything
   sanboot.windows.iscsi_boot:
     hive: /srv/win7/Windows/System32/config/SYSTEM
@@ -119,7 +155,9 @@ os:
   type: dict
   sample: {name: Windows 7 Professional, version: '6.1', build: 7601, arch: x86, family: CriticalDeviceDatabase}
 nics:
-  description: Per boot NIC, its IDs, the driver service and where it came from, and the DriverDatabase record.
+  description: Per boot NIC, its IDs, the driver service and where it came from, and (Windows 8+)
+    C(driver_database) - what made its package boot-critical (C(state) in place, copied from DRIVERS, staged) with the
+    published INF, the package name and, for a staged package, its folder and files.
   returned: state is present
   type: list
   elements: dict
@@ -159,6 +197,41 @@ files_written:
   returned: with image
   type: list
   elements: str
+files_removed:
+  description: Files of staged packages and of the first-boot step removed by O(state=absent) (guest paths).
+  returned: with image and state is absent
+  type: list
+  elements: str
+files_to_copy:
+  description: With O(hive), the files a staged package needs in the installation - C(source) (local path, or null
+    for generated content) and C(target) (path under the Windows folder).
+  returned: with hive, when a package is staged
+  type: list
+  elements: dict
+files_to_remove:
+  description: With O(hive) and O(state=absent), files of staged packages to delete (paths under the Windows folder).
+  returned: with hive and state is absent
+  type: list
+  elements: str
+first_boot:
+  description: The first-boot step added - C(command) (in C(HKLM\SYSTEM\Setup\CmdLine)), C(script) and C(log) (paths
+    under the Windows folder).
+  returned: when a package is staged and O(first_boot) is on
+  type: dict
+packages_kept:
+  description: Staged packages (C(oemN.inf)) O(state=absent) left in place because Windows has installed them since.
+  returned: state is absent
+  type: list
+  elements: str
+packages_removed:
+  description: Staged packages O(state=absent) took back.
+  returned: state is absent
+  type: list
+  elements: str
+backup_files:
+  description: Backups of the hive files written, by hive name (C(SYSTEM), C(DRIVERS)).
+  returned: with hive, changed, backup is true and not check mode
+  type: dict
 results:
   description: With O(images), one result per image (each with the fields above, C(image) and C(root)).
   returned: with images
@@ -180,6 +253,7 @@ def main():
     argument_spec = dict(bootjob.CONVERSION_ARGS)
     argument_spec.update(offline.HIVE_ARGS)
     argument_spec.update(bootjob.OPTION_ARGS)
+    argument_spec.update(bootjob.FIRST_BOOT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[('state', 'present', ('nics',))], **offline.TARGET_CHOICE)
     try:

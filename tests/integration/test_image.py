@@ -18,7 +18,7 @@ pytest.importorskip('guestfs')
 from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, image, offline  # noqa: E402
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError  # noqa: E402
 from ansible_collections.sanboot.windows.tests.helpers import (  # noqa: E402
-    COLLECTIONS, FIXTURES, dump_hive, make_windows_image, read_from_image,
+    COLLECTIONS, FIXTURES, dump_hive, make_windows_image, pe_stub64, read_from_image, read_many_from_image,
 )
 from ansible_collections.sanboot.windows.tests.regreaders import apply_reg, assert_readers_see  # noqa: E402
 
@@ -40,6 +40,30 @@ def hive_in(img, tmp_path, name='SYSTEM'):
     return dump_hive(out)
 
 
+def files_in(img, tmp_path, paths, fmt=None):
+    """{guest path: bytes or None}, read with one conversion of the image."""
+    got = read_many_from_image(img, dict((p, str(tmp_path / ('file%d' % i))) for i, p in enumerate(paths)), fmt)
+    out = {}
+    for path, local in got.items():
+        if local is None:
+            out[path] = None
+            continue
+        with open(local, 'rb') as f:
+            out[path] = f.read()
+    return out
+
+
+def hives_in(img, tmp_path, names, fmt=None):
+    got = files_in(img, tmp_path, ['/Windows/System32/config/' + n for n in names], fmt)
+    return tuple(dump_hive_bytes(got['/Windows/System32/config/' + n], tmp_path) for n in names)
+
+
+def dump_hive_bytes(data, tmp_path):
+    path = tmp_path / 'hive.tmp'
+    path.write_bytes(data)
+    return dump_hive(str(path))
+
+
 def key(dump, *path):
     """A key of a dump_hive() result, names compared case-insensitively as Windows does."""
     wanted = tuple(p.upper() for p in path)
@@ -48,10 +72,12 @@ def key(dump, *path):
 
 @pytest.fixture(scope='module')
 def virtio_package(tmp_path_factory):
-    """The virtio-win netkvm INF with a stand-in netkvm.sys, so that file copying can be checked."""
+    """The virtio-win netkvm INF with stand-ins for netkvm.sys (a PE without an embedded signature, 4 MiB) and its
+    catalog, so that file copying can be checked."""
     pkg = tmp_path_factory.mktemp('netkvm')
     shutil.copyfile(os.path.join(FIXTURES, 'inf', 'virtio-win', 'netkvm_w10_template.inf'), str(pkg / 'netkvm.inf'))
-    (pkg / 'netkvm.sys').write_bytes(b'MZ' + os.urandom(4 << 20))
+    (pkg / 'netkvm.sys').write_bytes(pe_stub64(signed=False) + os.urandom(4 << 20))
+    (pkg / 'netkvm.cat').write_bytes(b'not a signed catalog')
     return str(pkg)
 
 
@@ -59,8 +85,8 @@ def virtio_package(tmp_path_factory):
 def test_convert_two_images_in_one_appliance_then_nothing_changes_then_undo(tmp_path, virtio_package):
     seven = make_windows_image(str(tmp_path / 'win7.raw'))
     ten = make_windows_image(str(tmp_path / 'win10.qcow2'), fmt='qcow2', system='win10-1903-x64-dirty.SYSTEM',
-                             software='phony-win10.SOFTWARE', size_mb=96)
-    originals = hive_in(seven, tmp_path), hive_in(ten, tmp_path)
+                             software='phony-win10.SOFTWARE', size_mb=96, drivers='win10-1903-x64.DRIVERS')
+    originals = (hive_in(seven, tmp_path),) + hives_in(ten, tmp_path, ['SYSTEM', 'DRIVERS'], 'qcow2')
     images = [dict(path=seven, format=None, root=None), dict(path=ten, format='qcow2', root=None)]
     p = dict(images=images, nics=[VIRTIO], drivers=[virtio_package], templates={}, allow_dirty=True, backup=True)
 
@@ -70,15 +96,37 @@ def test_convert_two_images_in_one_appliance_then_nothing_changes_then_undo(tmp_
         assert r['root'] == '/dev/sda1:/Windows' if r['image'] == seven else '/dev/sdb1:/Windows'
         assert os.path.basename(r['backup_file']).startswith(os.path.basename(r['image']) + '.SYSTEM.')
         assert os.path.exists(r['backup_file'])
-        assert r['files_written'] == ['/Windows/System32/drivers/netkvm.sys']
     assert [r['os']['family'] for r in result['results']] == ['CriticalDeviceDatabase', 'DriverDatabase']
-    for img in (seven, ten):
-        copied = read_from_image(img, '/Windows/System32/drivers/netkvm.sys', str(tmp_path / 'netkvm.sys'))
-        assert sha(copied) == sha(os.path.join(virtio_package, 'netkvm.sys'))
-        assert key(hive_in(img, tmp_path), 'ControlSet001', 'Services', 'netkvm')['Start'] == (4, b'\x00\x00\x00\x00')
+    # Windows 7: the CDDB path, unchanged.
+    assert result['results'][0]['files_written'] == ['/Windows/System32/drivers/netkvm.sys']
+    copied = read_from_image(seven, '/Windows/System32/drivers/netkvm.sys', str(tmp_path / 'netkvm.sys'))
+    assert sha(copied) == sha(os.path.join(virtio_package, 'netkvm.sys'))
     assert key(hive_in(seven, tmp_path), 'ControlSet001', 'Control', 'CriticalDeviceDatabase', 'pci#ven_1af4&dev_1000') \
         == {'ClassGUID': (1, '{4D36E972-E325-11CE-BFC1-08002BE10318}\x00'.encode('utf-16-le')),
             'Service': (1, 'netkvm\x00'.encode('utf-16-le'))}
+    # Windows 10: the package staged as offline servicing does, and a first-boot step.
+    staged = result['results'][1]['nics'][0]['driver_database']
+    folder = '/Windows/System32/DriverStore/FileRepository/' + staged['package']
+    assert staged['state'] == 'staged' and staged['published_inf'] == 'oem12.inf'
+    assert sorted(result['results'][1]['files_written']) == sorted([
+        folder + '/netkvm.inf', folder + '/netkvm.cat', folder + '/netkvm.sys', '/Windows/INF/oem12.inf',
+        '/Windows/System32/CatRoot/{F750E6C3-38EE-11D1-85E5-00C04FC295EE}/oem12.cat',
+        '/Windows/System32/drivers/netkvm.sys', '/Windows/sanboot/firstboot.cmd'])
+    assert any('netkvm.sys has no embedded signature' in w for w in result['warnings'])
+    written = files_in(ten, tmp_path, [folder + '/netkvm.sys', '/Windows/INF/oem12.inf',
+                                       '/Windows/System32/config/SYSTEM', '/Windows/System32/config/DRIVERS'], 'qcow2')
+    for guest, local in ((folder + '/netkvm.sys', 'netkvm.sys'), ('/Windows/INF/oem12.inf', 'netkvm.inf')):
+        with open(os.path.join(virtio_package, local), 'rb') as f:
+            assert written[guest] == f.read(), guest
+    system, drivers = (dump_hive_bytes(written['/Windows/System32/config/' + n], tmp_path) for n in ('SYSTEM', 'DRIVERS'))
+    assert key(system, 'ControlSet001', 'Services', 'netkvm')['Start'] == (4, b'\x00\x00\x00\x00')
+    assert key(system, 'ControlSet001', 'Services', 'netkvm')['Owners'] == \
+        (7, 'oem12.inf\x00\x00'.encode('utf-16-le'))
+    assert key(system, 'Setup')['SetupType'] == (4, b'\x02\x00\x00\x00')
+    for hive in (system, drivers):
+        assert key(hive, 'DriverDatabase', 'DriverInfFiles', 'oem12.inf')['Active'] == \
+            (1, (staged['package'] + '\x00').encode('utf-16-le'))
+        assert key(hive, 'DriverDatabase', 'DeviceIds', 'PCI', VIRTIO[4:])['oem12.inf'] == (3, b'\x01\xff\x00\x00')
 
     # Again, in one appliance: nothing to change, identical files are not rewritten, no image file is written.
     before = sha(seven), sha(ten)
@@ -86,11 +134,16 @@ def test_convert_two_images_in_one_appliance_then_nothing_changes_then_undo(tmp_
     assert not again['changed'] and [r['files_written'] for r in again['results']] == [[], []]
     assert (sha(seven), sha(ten)) == before
 
-    # Undo: the hives read back exactly as they were.
+    # Undo: the hives read back exactly as they were, the staged files and the first-boot step are gone.
     undone = bootjob.run_iscsi_boot(dict(images=images, state='absent', allow_dirty=True, backup=False),
                                     check_mode=False)
     assert [r['changed'] for r in undone['results']] == [True, True]
-    assert (hive_in(seven, tmp_path), hive_in(ten, tmp_path)) == originals
+    assert len(undone['results'][1]['files_removed']) == 7
+    after = files_in(ten, tmp_path, ['/Windows/System32/config/SYSTEM', '/Windows/System32/config/DRIVERS',
+                                     '/Windows/INF/oem12.inf', folder + '/netkvm.sys'], 'qcow2')
+    ten_after = tuple(dump_hive_bytes(after['/Windows/System32/config/' + n], tmp_path) for n in ('SYSTEM', 'DRIVERS'))
+    assert (hive_in(seven, tmp_path),) + ten_after == originals
+    assert after['/Windows/INF/oem12.inf'] is None and after[folder + '/netkvm.sys'] is None
 
 
 @pytest.mark.xdist_group('image-check')

@@ -113,7 +113,7 @@ class Machine(object):
     def __init__(self, root, system_hive, software_hive=None, present=None, version='6.1', build=7601,
                  system_only_driver_database=None, fail_import_key=None, admin=True, locale='en', arch=None,
                  task_delay=2.0, time_scale=0.01, pnputil_rc=None, system_only_keys=True, import_on_error='stop',
-                 redirect_delay=0.0, console_stdin_timeout=3.0):
+                 redirect_delay=0.0, console_stdin_timeout=3.0, drivers_hive=None):
         self.root = root
         self.fs = os.path.join(root, 'fs')
         for folder in ('temp', 'inf', os.path.join('system32', 'drivers')):
@@ -126,6 +126,12 @@ class Machine(object):
             self.software = os.path.join(root, 'SOFTWARE')
             shutil.copyfile(software_hive, self.software)
             os.chmod(self.software, 0o644)
+        # Windows 8 and later: the DRIVERS hive (HKLM\\DRIVERS), Windows' records of the packages in its driver store
+        self.drivers = None
+        if drivers_hive:
+            self.drivers = os.path.join(root, 'DRIVERS')
+            shutil.copyfile(drivers_hive, self.drivers)
+            os.chmod(self.drivers, 0o644)
         self.present = dict(present or {})
         self.version = version
         self.build = build
@@ -653,6 +659,8 @@ class Context(object):
             inf_data = handle.read()
         known = [d for d in self.m.driver_store if d['data'] == inf_data]
         published = known[0]['published'] if known else 'oem%d.inf' % (len(self.m.driver_store) + 1)
+        if not known and self.m.drivers:
+            published = self._driver_records(path)
         if not known:
             self.m.driver_store.append({'inf': os.path.basename(path), 'published': published, 'data': inf_data,
                                         'files': sorted(os.listdir(os.path.dirname(path)))})
@@ -667,6 +675,27 @@ class Context(object):
         if rc == 259:
             lines.append(self.text('pnputil_no_device'))
         return self.result(head + '\r\n'.join(lines) + '\r\n', rc=rc)
+
+    def _driver_records(self, inf_path):
+        """Windows 8+: the DriverDatabase records pnputil leaves in the DRIVERS hive, as the engine writes them when it
+        stages a package offline (module_utils/driverstore.py: our reading of Windows' records, docs/how-it-works.md
+        section 4; Windows' own pnputil is the real thing). Returns the published name (oemN.inf)."""
+        from ansible_collections.sanboot.windows.plugins.module_utils import driverstore, iscsiboot, offline
+        from ansible_collections.sanboot.windows.plugins.module_utils.inf.install import read_inf
+        from ansible_collections.sanboot.windows.plugins.module_utils.inf.target import parse_target
+        os_info = iscsiboot.OsInfo()
+        os_info.version = tuple(int(p) for p in self.m.version.split('.'))
+        os_info.arch = self.m.arch or 'amd64'
+        # templates={}: the tests stage virtio-win's netkvm template as it is (real pnputil wants a built INF)
+        driver = read_inf(inf_path, parse_target(self.m.version, os_info.arch), templates={})
+        staged = []
+
+        def plan(hive, planner):
+            staged.append(driverstore.plan_stage(driver, None, planner, os_info))
+            return {}
+        with self.m.hive_lock:
+            offline.run(self.m.drivers, plan, backup=False, allow_dirty=True, hive_name='DRIVERS')
+        return staged[0].oem_inf
 
     def p_schtasks(self, args):
         low = [a.lower() for a in args]

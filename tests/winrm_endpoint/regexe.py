@@ -70,7 +70,7 @@ class Reg(object):
         if not parts or parts[0].upper() not in ('HKLM', 'HKEY_LOCAL_MACHINE') or len(parts) < 2:
             return None, None, None
         hive = parts[1].upper()
-        path = {'SYSTEM': self.m.system, 'SOFTWARE': self.m.software}.get(hive)
+        path = {'SYSTEM': self.m.system, 'SOFTWARE': self.m.software, 'DRIVERS': self.m.drivers}.get(hive)
         rest = parts[2:]
         if hive == 'SYSTEM' and rest and rest[0].upper() == 'CURRENTCONTROLSET':
             rest = ['ControlSet%03d' % current_control_set(self.m.system)] + rest[1:]

@@ -84,6 +84,7 @@ class AddService(object):
                 svc.dependencies.extend(v for v in (ctx.subst(f).strip() for f in fields) if v)
             elif canonical not in svc.fields:
                 svc.fields[canonical] = ctx.subst(fields[0]).strip() if fields else ''
+                svc.raw_fields[canonical] = fields[0].strip() if fields else ''
         for field in _SERVICE_REQUIRED:
             if field not in svc.fields:
                 svc.missing.append(field)

@@ -119,7 +119,7 @@ def read_models(driver):
             entry['reason'] += '; the section is empty, which blocks this OS'
             continue
         for line in section.lines:
-            _model_line(driver, line, manufacturer, section.name)
+            _model_line(driver, line, manufacturer, section.name, key if key is not None else base)
 
 
 def _models_section(driver, entry, base, lineno):
@@ -160,7 +160,7 @@ def _models_section(driver, entry, base, lineno):
     return chosen
 
 
-def _model_line(driver, line, manufacturer, section):
+def _model_line(driver, line, manufacturer, section, raw_manufacturer=None):
     key, fields, lineno, _lkey = line
     inf = driver.inf
     description = inf.subst(key).strip() if key is not None else ''
@@ -175,4 +175,4 @@ def _model_line(driver, line, manufacturer, section):
         driver.warn('%s: no install section' % driver.where(section, lineno))
         return
     driver.devices.append(Device(description, hardware_id, compatible, install, manufacturer, section, lineno,
-                                 driver))
+                                 driver, key, raw_manufacturer))

@@ -172,10 +172,14 @@ class Device(object):
     """One Models line that applies to the target."""
 
     __slots__ = ('description', 'hardware_id', 'compatible_ids', 'install', 'manufacturer', 'models_section',
-                 'line', 'driver')
+                 'line', 'driver', 'raw_description', 'raw_manufacturer')
 
-    def __init__(self, description, hardware_id, compatible_ids, install, manufacturer, models_section, line, driver):
+    def __init__(self, description, hardware_id, compatible_ids, install, manufacturer, models_section, line, driver,
+                 raw_description=None, raw_manufacturer=None):
         self.description = description
+        # As written, before %strkey% substitution (the DriverDatabase records the token).
+        self.raw_description = raw_description
+        self.raw_manufacturer = raw_manufacturer
         self.hardware_id = hardware_id
         self.compatible_ids = compatible_ids
         self.install = install
@@ -243,6 +247,7 @@ class Service(object):
         self.origin = origin
         self.line = line
         self.fields = {}        # canonical name -> substituted text (first line wins, like SetupFindFirstLine)
+        self.raw_fields = {}    # the same, as written (Windows records DisplayName's %strkey%)
         self.dependencies = []
         self.addreg = []        # RegEntry, HKR = Services\<name>
         self.event_log_refs = []    # (InfFile, section) of the event-log AddReg, read when asked for

@@ -152,15 +152,21 @@ class LiveHost(object):
             return None
         return hive.write(os.path.join(self.tmpdir, name))
 
-    def read_all(self, job, params):
+    def read_all(self, job, params, what='reading the registry'):
         """Read until the engine names no key that was not read yet (each round is one command)."""
         for phase in range(1, MAX_PHASES + 1):
             system, software = self.reader('SYSTEM'), self.reader('SOFTWARE')
-            reads = read_inputs(job, params, system, software, self.current or CURRENT)
-            label = 'reading the registry' + ('' if phase == 1 else ' (round %d)' % phase)
+            reads = read_inputs(job, params, system, software, self.current or CURRENT, self.reader('DRIVERS'))
+            label = what + ('' if phase == 1 else ' (round %d)' % phase)
             if not self.read(reads, label):
                 return
         raise WinRMError('the registry keys to read did not settle after %d rounds. %s' % (MAX_PHASES, NOTHING_CHANGED))
+
+    def forget(self, hive):
+        """Drop what was read of ``hive``, so that the next read_all reads it again (it has changed on the host)."""
+        self.hives.pop(hive, None)
+        self.attempted = set(m for m in self.attempted if m[0] != hive)
+        self.looked_up = set(m for m in self.looked_up if m[0] != hive)
 
     def reread(self, changes, phase='reading the registry after a failed import'):
         """A fresh partial SYSTEM hive of the keys ``changes`` touch (plan_state reads them)."""
@@ -331,9 +337,9 @@ def plan_state(reader, changes):
 # ---------------------------------------------------------------------------------------------------------
 # What to read for a job: the engine's read set for these parameters, as far as the keys read so far name keys
 
-def read_inputs(job, params, system=None, software=None, current=CURRENT):
+def read_inputs(job, params, system=None, software=None, current=CURRENT, drivers_db=None):
     """readset.read_set for ``job`` (critical_device | iscsi_boot | iscsi_boot_info) with ``params``, given the
-    partial SYSTEM and SOFTWARE hives read so far (hive.Hive or None)."""
+    partial SYSTEM, SOFTWARE and DRIVERS hives read so far (hive.Hive or None)."""
     from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, iscsiboot, readset
     nics = bootjob.parse_nics(params.get('nics')) if job != 'critical_device' else []
     os_info = cs = None
@@ -347,7 +353,8 @@ def read_inputs(job, params, system=None, software=None, current=CURRENT):
     if os_info is not None and nics:
         try:
             drivers = bootjob.resolve_drivers(system, cs, os_info, nics, params.get('drivers'),
-                                              params.get('lenient', False), params.get('templates'), required=False)[0]
+                                              params.get('lenient', False), params.get('templates'), required=False,
+                                              drivers_db=drivers_db)[0]
         except RegistryError:
             drivers = {}
     critical = job == 'critical_device'
@@ -355,7 +362,10 @@ def read_inputs(job, params, system=None, software=None, current=CURRENT):
         system, nics=nics, drivers=drivers, services=[params['service']] if critical and params.get('service') else [],
         hardware_ids=params.get('hardware_ids') or [] if critical else [], current=current,
         control_sets=params.get('control_sets') or 'current', os_info=os_info, doctor=job == 'iscsi_boot_info',
-        software=not critical, restore=job == 'iscsi_boot' and params.get('state') == 'absent')
+        software=not critical, restore=job == 'iscsi_boot' and params.get('state') == 'absent',
+        drivers_db=drivers_db if not critical else None)
+    if critical:
+        reads = [r for r in reads if r.hive != 'DRIVERS']
     if job == 'iscsi_boot_info':
         # the volatile Enum\...\Control keys of the devices present now (live only: a hive file has none)
         reads.append(readset.Read('SYSTEM', (cs or current, 'Enum', 'PCI'), True, ('ActiveService',)))
@@ -364,32 +374,12 @@ def read_inputs(job, params, system=None, software=None, current=CURRENT):
     return reads
 
 
-class _Nothing(object):
-    """A reader of an empty hive (what plan_driver_database names before anything is read)."""
-
-    def key_exists(self, path):
-        return False
-
-    def get_value(self, path, name):
-        return None
-
-    def values(self, path):
-        return []
-
-    def subkeys(self, path):
-        return []
-
-    def real_path(self, path):
-        return tuple(path)
-
-
 def _guesses(nics, params, current):
     """Before the first read: the service and DriverDatabase keys the NICs' drivers would name on Windows 7 or 10,
     x86 or amd64 (a driver package's service, or the one given in nics), read with the first round so that a task
     usually needs no second one. A wrong guess costs a round, never a wrong plan: the plan is made on what read_set
     names once the host's version is known."""
     from ansible_collections.sanboot.windows.plugins.module_utils import iscsiboot, readset
-    from ansible_collections.sanboot.windows.plugins.module_utils.registry import Planner
     reads = []
     for version, arch in (((6, 1), 'x86'), ((6, 1), 'amd64'), ((10, 0), 'x86'), ((10, 0), 'amd64')):
         os_info = iscsiboot.OsInfo()
@@ -406,10 +396,8 @@ def _guesses(nics, params, current):
                 continue
             reads += [readset.Read('SYSTEM', (current, 'Services', driver.service) + sub, recursive, values)
                       for sub, recursive, values in readset.SERVICE_READS]
-            if os_info.family == 'ddb':
-                names = iscsiboot.plan_driver_database(Planner(_Nothing()), os_info, nic, driver)
-                reads += [readset.Read('SYSTEM', ('DriverDatabase', 'DriverInfFiles', names['inf']), False, None),
-                          readset.Read('SYSTEM', ('DriverDatabase', 'DriverPackages', names['label']), True, None)]
+            # Windows 8+: the package's records are Windows' own, named by Windows (the DeviceIds chain in SYSTEM
+            # and DRIVERS, read with the first round by read_set); nothing to guess.
     return reads
 
 
@@ -433,15 +421,25 @@ def _offline_params(params, host):
     if software is None:
         host.warnings.append('could not read HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion; the Windows '
                              'version is taken from the SYSTEM hive alone')
-    out.update(hive=host.hive_path('SYSTEM'), software_hive=software, backup=False, allow_dirty=True)
+    # Windows 8+: Windows' records of its packages (HKLM\\DRIVERS, read in part); new packages are staged by the host's
+    # own pnputil, after which the engine copies the records Windows wrote (_run_job).
+    out.update(hive=host.hive_path('SYSTEM'), software_hive=software, drivers_hive=host.hive_path('DRIVERS'),
+               backup=False, allow_dirty=True, _stage_with='pnputil')
     return out
 
 
 def _driver_package(entry):
     source = entry.get('driver_source') or ''
     if source.startswith('driver package '):
-        return source[len('driver package '):]
+        # '; Windows already has it as ...' follows when the DriverDatabase knows the package (Windows 8+)
+        return source[len('driver package '):].split('; Windows already has it')[0]
     return None
+
+
+def _to_stage(result):
+    """Windows 8+: the NICs whose package the host's pnputil is to stage before the records can be copied."""
+    from ansible_collections.sanboot.windows.plugins.module_utils import nicpackage
+    return [e for e in result.get('nics') or [] if (e.get('driver_database') or {}).get('state') == nicpackage.PNPUTIL]
 
 
 def _new_pnputil(os_info):
@@ -513,13 +511,28 @@ def _run_job(host, job, params, settings, check_mode):
         result = _offline_critical_device(params, host.hive_path('SYSTEM'))
     else:
         result = bootjob.run_iscsi_boot(_offline_params(params, host), check_mode=True)
+    if _to_stage(result):
+        result['changed'] = True        # the package at least (its service may be there already)
+    if check_mode and _to_stage(result):
+        result['warnings'] = list(result.get('warnings') or []) + [
+            'check mode: pnputil would stage %s; the DriverDatabase records Windows writes then (HKLM\\DRIVERS) are '
+            'copied into SYSTEM, which this plan does not show yet' % ', '.join(
+                e['driver_database']['inf'] for e in _to_stage(result))]
     if not result['changed'] or check_mode:
         host.clean(check_mode)
         return _finish(result, settings, host)
     cleanup = host.cleanup_tokens(check_mode)
-    reg_text, first = result['reg'], None
     state = params.get('state', 'present')
     records = job == 'iscsi_boot' and state == 'present'
+    if records:
+        staged = _stage_drivers(host, result, cleanup)
+        if staged:
+            cleanup = []
+        if _to_stage(result):
+            # Windows 8+: pnputil has staged the package; its records are Windows' own, in HKLM\DRIVERS now
+            result = _plan_after_pnputil(host, job, params, staged)
+        result['staged_drivers'] = staged
+    reg_text, first = result['reg'], None
     if records:
         reg_text = record_first(reg_text, iscsiboot.STATE_KEY)
     if job == 'iscsi_boot':
@@ -528,10 +541,6 @@ def _run_job(host, job, params, settings, check_mode):
         reg_text, first = in_two_parts(reg_text, record_part(iscsiboot.STATE_KEY, state))
     mode = params.get('system_import') or 'auto'
     as_system = mode == 'always' or (mode == 'auto' and touches(reg_text, 'DriverDatabase'))
-    if records:
-        result['staged_drivers'] = _stage_drivers(host, result, cleanup)
-        if result['staged_drivers']:
-            cleanup = []
     try:
         code, text = host.apply(reg_text, as_system, cleanup, first)
     except WinRMError as exc:
@@ -555,12 +564,14 @@ def _mark_present(result, present):
 
 
 def _stage_drivers(host, result, cleanup):
-    """Stage the driver package of every NIC whose service iscsi_boot creates from a package; the staging reports."""
+    """Stage the driver package of every NIC whose service iscsi_boot creates from a package, or (Windows 8+) whose
+    package Windows does not have yet; the staging reports."""
     staged = []
     arch = (result.get('os') or {}).get('arch')
+    pending = _to_stage(result)
     for entry in result.get('nics') or []:
         inf_path = _driver_package(entry)
-        if not entry.get('service_created') or not inf_path:
+        if not (entry.get('service_created') or entry in pending) or not inf_path:
             continue
         missing = [f['name'] for f in entry.get('files') or [] if not f.get('present')]
         if missing:
@@ -579,10 +590,43 @@ def _stage_drivers(host, result, cleanup):
         service = entry.get('service')
         result['warnings'] = [w for w in result.get('warnings') or []
                               if not w.startswith('service %s was created from its driver package' % service)]
-    # Hook for issue 14 (Windows 8+ DriverStore): after pnputil, Windows' own DriverDatabase records of the package
-    # are in HKLM\DRIVERS; re-reading them (readset, hive 'DRIVERS') and re-planning belongs here once the engine
-    # takes a drivers_hive (docs/live-hosts.md, "Windows 8 and later").
     return staged
+
+
+def _plan_after_pnputil(host, job, params, staged):
+    """Windows 8+: read Windows' records of the packages pnputil has just staged (HKLM\\DRIVERS, the DeviceIds chain
+    of the NICs' IDs) and plan again: the engine now copies them into SYSTEM\\DriverDatabase, as offline."""
+    from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, ddb, readset
+    host.forget('DRIVERS')
+    # pnputil printed the published names: their DriverInfFiles entries (which name the packages) are read with the
+    # first round, so that the packages' records follow in the second
+    first = [r for r in read_inputs(job, params, host.reader('SYSTEM'), host.reader('SOFTWARE'),
+                                    host.current or CURRENT, None) if r.hive == 'DRIVERS']
+    first += [readset.Read('DRIVERS', ddb.INF_FILES + (s['published_name'],), False, None)
+              for s in staged if s.get('published_name')]
+    try:
+        host.read(first, 'reading the driver records pnputil wrote')
+        host.read_all(job, params, 'reading the driver records pnputil wrote (round 2)')
+    except WinRMError as exc:
+        raise WinRMError('%s. The registry was not changed (the driver package is staged). %s'
+                         % (str(exc).rstrip('.'), _RERUN), phase=exc.phase, applied=False)
+    result = bootjob.run_iscsi_boot(_offline_params(params, host), check_mode=True)
+    services = [e.get('service') for e in result.get('nics') or []]
+    result['warnings'] = [w for w in result.get('warnings') or [] if not any(
+        w.startswith('service %s was created from its driver package' % s) for s in services)]
+    missing = _to_stage(result)
+    if missing:
+        failed = [s for s in staged if not s['pnputil']['in_driver_store']]
+        why = ('pnputil did not add %s to the driver store (exit code %s; see %%SystemRoot%%\\INF\\setupapi.dev.log)'
+               % (failed[0]['inf'], failed[0]['pnputil']['rc'])) if failed else \
+            'HKLM\\DRIVERS has no record of it for the NIC\'s IDs after pnputil'
+        raise WinRMError(
+            'Windows 8 and later bind the boot NIC through a package in the driver store, and %s is not there: %s. The '
+            'registry was not changed; the package\'s service binaries may have been copied already.%s'
+            % (', '.join(e['driver_database']['inf'] for e in missing), why,
+               ''.join(' ' + w for w in host.warnings if '0x7B' in w)), phase='staging the driver package',
+            applied=False)
+    return result
 
 
 def _failed_import(host, result, applied_as, output, records, needed_system):

@@ -16,15 +16,32 @@ from ansible_collections.sanboot.windows.plugins.module_utils.registry import Re
 pytest.importorskip('hivex')
 
 from ansible_collections.sanboot.windows.tests.helpers import (  # noqa: E402
-    FIXTURES, dump_hive, unpacked_hive,
+    FIXTURES, dump_hive, make_driver_package, reg_for_hive, unpacked_hive,
 )
 
 E1000 = 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03'
 VIRTIO = 'PCI\\VEN_1AF4&DEV_1000'
+VIRTIO_FULL = 'PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00'
 VIRTIO_WIN = os.path.join(FIXTURES, 'inf', 'virtio-win')
 REACTOS = os.path.join(FIXTURES, 'inf', 'reactos')
+# The adapters Windows drives in the 8.1 and 10 fixtures (their packages are in the DRIVERS test hives only).
+E1000_81 = 'PCI\\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02'
+E82574_10 = 'PCI\\VEN_8086&DEV_10D3&SUBSYS_07D015AD&REV_00'
+DRIVERS = {'win81-x64-dirty.SYSTEM': 'win81-x64.DRIVERS', 'win10-1903-x64-dirty.SYSTEM': 'win10-1903-x64.DRIVERS'}
+NETKVM = 'netkvm'   # stands for the built netkvm package of the fixture below
 
-# (SYSTEM, SOFTWARE or None, nic, extra parameters, expected family)
+
+@pytest.fixture(scope='module')
+def netkvm(tmp_path_factory):
+    """netkvm as virtio-win ships it for Windows 10 x64: the fixture INF built for amd64, a signed stand-in .sys and a
+    catalog (a real package must have both to be staged)."""
+    return os.path.dirname(make_driver_package(str(tmp_path_factory.mktemp('netkvm')),
+                                               os.path.join(VIRTIO_WIN, 'netkvm_w10_template.inf'),
+                                               {'$ARCH$': 'amd64'}, name='netkvm.inf'))
+
+
+# (SYSTEM, SOFTWARE or None, nic, extra parameters, expected family). Windows 8+ runs get the DRIVERS test hive;
+# the Windows 10 SYSTEM hive with the Windows 11 and Server 2022/2025 SOFTWARE hives stands for those versions.
 CASES = [
     ('win7-sp1-x86.SYSTEM', 'phony-win7-32.SOFTWARE', {'id': E1000, 'service': 'E1G60'}, {}, 'CriticalDeviceDatabase'),
     ('win7-sp1-x86.SYSTEM', None, E1000, {}, 'CriticalDeviceDatabase'),
@@ -32,18 +49,13 @@ CASES = [
      'CriticalDeviceDatabase'),
     ('win7-sp1-x86.SYSTEM', 'phony-win7-32.SOFTWARE', VIRTIO, {'drivers': [VIRTIO_WIN], 'templates': {}},
      'CriticalDeviceDatabase'),
-    ('win81-x64-dirty.SYSTEM', None, E1000, {}, 'DriverDatabase'),
-    ('win81-x64-dirty.SYSTEM', None, VIRTIO, {'drivers': [VIRTIO_WIN], 'templates': {}}, 'DriverDatabase'),
-    ('win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE', E1000, {'drivers': [REACTOS], 'lenient': True},
-     'DriverDatabase'),
-    ('win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE', VIRTIO, {'drivers': [VIRTIO_WIN], 'templates': {}},
-     'DriverDatabase'),
-    ('win10-1903-x64-dirty.SYSTEM', 'phony-win11.SOFTWARE', VIRTIO, {'drivers': [VIRTIO_WIN], 'templates': {}},
-     'DriverDatabase'),
-    ('win10-1903-x64-dirty.SYSTEM', 'phony-win2k22.SOFTWARE', VIRTIO, {'drivers': [VIRTIO_WIN], 'templates': {}},
-     'DriverDatabase'),
-    ('win10-1903-x64-dirty.SYSTEM', 'phony-win2k25.SOFTWARE', E1000, {'drivers': [REACTOS], 'lenient': True},
-     'DriverDatabase'),
+    ('win81-x64-dirty.SYSTEM', None, E1000_81, {}, 'DriverDatabase'),
+    ('win81-x64-dirty.SYSTEM', None, VIRTIO_FULL, {'drivers': [NETKVM]}, 'DriverDatabase'),
+    ('win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE', E82574_10, {}, 'DriverDatabase'),
+    ('win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE', VIRTIO_FULL, {'drivers': [NETKVM]}, 'DriverDatabase'),
+    ('win10-1903-x64-dirty.SYSTEM', 'phony-win11.SOFTWARE', VIRTIO_FULL, {'drivers': [NETKVM]}, 'DriverDatabase'),
+    ('win10-1903-x64-dirty.SYSTEM', 'phony-win2k22.SOFTWARE', VIRTIO_FULL, {'drivers': [NETKVM]}, 'DriverDatabase'),
+    ('win10-1903-x64-dirty.SYSTEM', 'phony-win2k25.SOFTWARE', E82574_10, {}, 'DriverDatabase'),
 ]
 
 
@@ -64,13 +76,22 @@ def errors(findings):
     return sorted(f['id'] for f in findings if f['severity'] == 'error')
 
 
+def timeless(changes):
+    """Changes without the data of the values that hold the time of the run (ImportDate, UpdateDate)."""
+    return [dict(c, after=None) if c.get('name') in ('ImportDate', 'UpdateDate') else c for c in changes]
+
+
 @pytest.mark.parametrize('system_name, software, nic, extra, family', CASES,
                          ids=['%s+%s+%s' % (c[0].split('-')[0], (c[1] or 'none').split('.')[0],
-                                            'e1000' if 'E1000' in str(c[2]) or '100E' in str(c[2]) else 'virtio')
+                                            'virtio' if 'VEN_1AF4' in str(c[2]) else 'e1000')
                               for c in CASES])
-def test_convert_report_and_restore(hive_copy, reg_cross_check, system_name, software, nic, extra, family):
+def test_convert_report_and_restore(hive_copy, reg_cross_check, netkvm, system_name, software, nic, extra, family):
     path = hive_copy(system_name)
+    extra = dict(extra, drivers=[netkvm if d == NETKVM else d for d in extra.get('drivers', [])])
+    if system_name in DRIVERS:
+        extra['drivers_hive'] = hive_copy(DRIVERS[system_name])
     original = dump_hive(path)
+    original_drivers = dump_hive(extra['drivers_hive']) if 'drivers_hive' in extra else None
     p = params(path, software, nic, extra)
 
     before = bootjob.run_iscsi_boot_info(p)
@@ -83,8 +104,11 @@ def test_convert_report_and_restore(hive_copy, reg_cross_check, system_name, sof
 
     result = bootjob.run_iscsi_boot(p, check_mode=False)
     assert result['changed'] and result['ready'], errors(result['findings'])
-    assert result['changes'] == checked['changes']
-    reg_cross_check(unpacked_hive(system_name), path, result['reg'])
+    assert timeless(result['changes']) == timeless(checked['changes'])
+    reg_cross_check(unpacked_hive(system_name), path, reg_for_hive(result['reg'], 'SYSTEM'))
+    if 'drivers_hive' in extra:
+        reg_cross_check(unpacked_hive(DRIVERS[system_name]), extra['drivers_hive'],
+                        reg_for_hive(result['reg'], 'DRIVERS'), prefix='HKEY_LOCAL_MACHINE\\DRIVERS')
 
     after = bootjob.run_iscsi_boot_info(p)
     assert after['ready'] is True, after['findings']
@@ -98,6 +122,8 @@ def test_convert_report_and_restore(hive_copy, reg_cross_check, system_name, sof
     restored = bootjob.run_iscsi_boot(dict(p, state='absent'), check_mode=False)
     assert restored['changed'] and restored['restored'] > 0
     assert dump_hive(path) == original, 'state=absent must put back exactly what was there'
+    if original_drivers is not None:
+        assert dump_hive(extra['drivers_hive']) == original_drivers
     assert not bootjob.run_iscsi_boot(dict(p, state='absent'), check_mode=False)['changed']
     assert bootjob.run_iscsi_boot_info(p)['ready'] is False
 
@@ -128,45 +154,38 @@ def test_what_is_written_on_windows_7(hive_copy):
 
 
 def test_what_is_written_on_windows_8_1(hive_copy):
-    path = hive_copy('win81-x64-dirty.SYSTEM')
-    result = bootjob.run_iscsi_boot(params(path, None, E1000, {}), check_mode=False)
+    path, drivers = hive_copy('win81-x64-dirty.SYSTEM'), hive_copy('win81-x64.DRIVERS')
+    result = bootjob.run_iscsi_boot(params(path, None, E1000_81, {'drivers_hive': drivers}), check_mode=False)
     record = result['nics'][0]['driver_database']
-    assert record['inf'] == 'nete1g3e.inf' or record['inf'].startswith('sanboot_')
-    hive = Hive(path)
-    assert hive.get_value(('DriverDatabase', 'DeviceIds', 'PCI', 'VEN_8086&DEV_100E'), record['inf']).data == \
-        b'\x02\xff\x00\x00'
-    assert hive.get_value(('DriverDatabase', 'DeviceIds', 'PCI', 'VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03'),
-                          record['inf']).data == b'\x01\xff\x00\x00'
-    package = ('DriverDatabase', 'DriverPackages', record['label'])
-    assert hive.get_value(('DriverDatabase', 'DriverInfFiles', record['inf']), 'Active').decoded() == record['label']
-    assert hive.get_value(package + ('Configurations', record['configuration']), 'Service').decoded() == 'E1G60'
-    version = hive.get_value(package, 'Version').data
-    assert len(version) == 48 and version[:8] == b'\x00\xff\x09\x00\x00\x00\x00\x00'
-    assert version[8:24] == bytes.fromhex('72e9364d25e3ce11bfc108002be10318')  # Net class GUID, Windows byte order
-    assert record['label'].startswith(record['inf'] + '_amd64_') and len(record['label'].split('_')[-1]) == 16
-    assert hive.dword(('HardwareConfig', '{0082a41f-0a8c-5d41-9a34-5caa8b6f544c}'), 'BootDriverFlags') == 0x1  # was 0
-    assert hive.dword(('ControlSet001', 'Control'), 'BootDriverFlags') == 0x1D
-    # The adapter Windows set up before (a VirtualBox e1000) keeps its power settings untouched: other subsystem.
-    assert hive.get_value(('ControlSet001', 'Control', 'Class', '{4d36e972-e325-11ce-bfc1-08002be10318}', '0000'),
-                          'PnPCapabilities') is None
+    assert record['state'] == 'copied from DRIVERS' and record['inf'] == 'nete1g3e.inf'
+    # Windows' own records, unchanged: DRIVERS is not written, SYSTEM now holds the same keys and values.
+    source, hive = dump_hive(drivers), dump_hive(path)
+    assert source == dump_hive(unpacked_hive('win81-x64.DRIVERS'))
+    package = ('DriverDatabase', 'DriverPackages', record['package'])
+    copied = [k for k in source if k[:3] == package]
+    assert copied and all(hive[k] == source[k] for k in copied)
+    inf = ('DriverDatabase', 'DriverInfFiles', 'nete1g3e.inf')
+    assert hive[inf] == source[inf]
+    device = [k for k in source if [p.lower() for p in k] ==
+              ['driverdatabase', 'deviceids', 'pci', 'ven_8086&dev_100e&subsys_001e8086']][0]
+    assert hive[device] == source[device] == {'nete1g3e.inf': (3, b'\x01\xff\x00\x00')}
+    assert hive[('DriverDatabase', 'DeviceIds', '{4d36e972-e325-11ce-bfc1-08002be10318}')] == \
+        {'nete1g3e.inf': (0, b'')}
+    assert not [k for k in hive if 'sanboot_' in '\\'.join(k).lower()], 'no made-up package'
+    assert Hive(path).dword(('HardwareConfig', '{0082a41f-0a8c-5d41-9a34-5caa8b6f544c}'), 'BootDriverFlags') == 0x1
+    assert Hive(path).dword(('ControlSet001', 'Control'), 'BootDriverFlags') == 0x1D
+    # The adapter's power settings: set for the NIC Windows has installed.
+    assert Hive(path).dword(('ControlSet001', 'Control', 'Class', '{4d36e972-e325-11ce-bfc1-08002be10318}', '0000'),
+                            'PnPCapabilities') == 24
 
 
-def test_power_management_applies_to_installed_instances_of_the_nic(hive_copy):
-    path = hive_copy('win81-x64-dirty.SYSTEM')
-    known = 'PCI\\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02'
-    result = bootjob.run_iscsi_boot(params(path, None, known, {}), check_mode=False)
-    assert result['ready']
-    hive = Hive(path)
-    assert hive.dword(('ControlSet001', 'Control', 'Class', '{4d36e972-e325-11ce-bfc1-08002be10318}', '0000'),
-                      'PnPCapabilities') == 24
-
-
-def test_start_override_is_removed_and_restored(hive_copy):
+def test_start_override_is_removed_and_restored(hive_copy, netkvm):
     path = hive_copy('win10-1903-x64-dirty.SYSTEM')
     offline.run(path, offline.plan_regedit('CurrentControlSet\\Services\\iScsiPrt\\StartOverride', name='0',
                                            data=3, type_name='dword'), allow_dirty=True, backup=False)
     original = dump_hive(path)
-    p = params(path, 'phony-win10.SOFTWARE', VIRTIO, {'drivers': [VIRTIO_WIN], 'templates': {}})
+    p = params(path, 'phony-win10.SOFTWARE', VIRTIO_FULL, {'drivers': [netkvm],
+                                                           'drivers_hive': hive_copy('win10-1903-x64.DRIVERS')})
     assert 'start-override' in errors(bootjob.run_iscsi_boot_info(p)['findings'])
     result = bootjob.run_iscsi_boot(p, check_mode=False)
     assert any(c['op'] == 'delete_key' and c['key'].endswith('iScsiPrt\\StartOverride') for c in result['changes'])
@@ -231,7 +250,7 @@ def test_unknown_driver_is_a_clear_error(hive_copy):
     with pytest.raises(RegistryError, match='set lenient to accept them'):
         bootjob.run_iscsi_boot(params(path, 'phony-win10.SOFTWARE', E1000, {'drivers': [REACTOS]}), check_mode=False)
     report = bootjob.run_iscsi_boot_info(params(path, 'phony-win10.SOFTWARE', E1000, {}))
-    assert 'nic-driver-unknown' in errors(report['findings'])
+    assert 'nic-no-driver-package' in errors(report['findings'])
 
 
 def test_dirty_hive_needs_allow_dirty_to_write_but_not_to_read(hive_copy):

@@ -34,6 +34,8 @@ PASSWORD = 'S3cret-pa55!'
 WIN7 = ('win7-sp1-x86.SYSTEM', 'phony-win7-32.SOFTWARE', '6.1', 7601)
 WIN81 = ('win81-x64-dirty.SYSTEM', None, '6.3', 9600)
 WIN10 = ('win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE', '10.0', 17763)
+# Windows 8+: the DRIVERS hive of each fixture (tests/fixtures/README.md), HKLM\\DRIVERS of the emulated host
+DRIVERS_OF = {'win81-x64-dirty.SYSTEM': 'win81-x64.DRIVERS', 'win10-1903-x64-dirty.SYSTEM': 'win10-1903-x64.DRIVERS'}
 WIN7_NIC = {'id': 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03', 'service': 'E1G60'}
 WIN81_NIC = {'id': 'PCI\\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02'}
 VIRTIO_NIC = 'PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00'
@@ -57,6 +59,8 @@ def host(tmp_path):
         root = tmp_path / ('host%d' % len(started))
         root.mkdir()
         system, software, version, build = fixture
+        if system in DRIVERS_OF:
+            kwargs.setdefault('drivers_hive', unpacked_hive(DRIVERS_OF[system]))
         machine = Machine(str(root), unpacked_hive(system), unpacked_hive(software) if software else None,
                           version=version, build=build, **kwargs)
         if prepare:
@@ -70,16 +74,23 @@ def host(tmp_path):
         endpoint.stop()
 
 
-def offline(tmp_path, fixture, params, prepare=None):
-    """The same job by the offline engine on a copy of the whole fixture hive: the hive dump to compare with."""
+def offline(tmp_path, fixture, params, prepare=None, drivers=None):
+    """The same job by the offline engine on a copy of the whole fixture hive: the hive dump to compare with.
+    Windows 8+: with the fixture's DRIVERS hive, or ``drivers`` (the emulated host's, after its pnputil staged a
+    package: the engine then copies Windows' records, as the live path does)."""
     system, software = fixture[0], fixture[1]
     copy = str(tmp_path / ('offline-%s-%d' % (system, len(os.listdir(str(tmp_path))))))
     shutil.copyfile(unpacked_hive(system), copy)
     os.chmod(copy, 0o644)
     if prepare:
         prepare(copy)
+    drivers_copy = None
+    if drivers or system in DRIVERS_OF:
+        drivers_copy = copy + '.DRIVERS'
+        shutil.copyfile(drivers or unpacked_hive(DRIVERS_OF[system]), drivers_copy)
+        os.chmod(drivers_copy, 0o644)
     args = dict(params, hive=copy, software_hive=unpacked_hive(software) if software else None, backup=False,
-                allow_dirty=True)
+                allow_dirty=True, drivers_hive=drivers_copy)
     result = bootjob.run_iscsi_boot(args, check_mode=False)
     return dump_hive(copy), result
 
@@ -109,6 +120,7 @@ def package(tmp_path, binary=None):
         folder.mkdir()
         shutil.copy(os.path.join(FIXTURES, 'inf', 'virtio-win', 'netkvm_w10_template.inf'), str(folder))
     (folder / 'netkvm.sys').write_bytes(binary if binary is not None else b'MZ' + b'\x90' * 40000)
+    (folder / 'netkvm.cat').write_bytes(b'catalog')     # the INF names it: no package is staged without it
     return str(folder)
 
 
@@ -154,13 +166,16 @@ def test_live_equals_offline(host, tmp_path, fixture, locale, params, prepare):
     before = dump_hive(machine.system) if prepare else original(fixture)
     result = wb.run_live('iscsi_boot', params, settings(endpoint))
     assert result['changed'] and result['ready'] and not result.get('failed'), result.get('msg')
-    expected, offline_result = offline(tmp_path, fixture, params, prepare)
+    # Windows 8+: pnputil has staged the package into the host's DRIVERS hive; offline, the engine copies those records
+    expected, offline_result = offline(tmp_path, fixture, params, prepare, machine.drivers)
     assert result['changes'] == offline_result['changes'] and result['reg'] == offline_result['reg']
     assert dump_hive(machine.system) == expected
     assert not [w for w in result['warnings'] if 'pnputil' in w]            # 259 means "no device matches it"
     if params.get('drivers'):
         assert result['staged_drivers'][0]['pnputil']['rc'] == 259 and result['applied_as'] == 'SYSTEM (schtasks)'
-        assert result['staged_drivers'][0]['published_name'] == 'oem1.inf'
+        database = result['nics'][0]['driver_database']
+        assert database['state'] == 'copied from DRIVERS' and database['from'] == 'DRIVERS'
+        assert result['staged_drivers'][0]['published_name'] == database['inf']
     again = wb.run_live('iscsi_boot', params, settings(endpoint))
     assert not again['changed'] and all(p['phase'].startswith('reading') for p in again['winrm']['phases'])
     undo = wb.run_live('iscsi_boot', {'state': 'absent'}, settings(endpoint))
@@ -293,7 +308,7 @@ def test_schtasks_run_returns_first_and_the_result_file_appears_whole(host, tmp_
     # The SYSTEM task runs a while after schtasks /run returned, and its echo creates the result file before it
     # writes to it: the wait loop must not take the empty file for the result (it is written, then renamed).
     machine, endpoint = host(WIN81, task_delay=20, redirect_delay=30)
-    nic = {'id': VIRTIO_NIC, 'service': 'E1G60'}
+    nic = WIN81_NIC     # Windows' package of it is copied from DRIVERS into SYSTEM\DriverDatabase: only SYSTEM may
     result = wb.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))
     assert result['changed'] and not result.get('failed') and result['applied_as'] == 'SYSTEM (schtasks)', \
         result.get('msg')
@@ -314,7 +329,7 @@ def test_a_dropped_run_leaves_work_that_the_next_run_removes(host, tmp_path):
             return True
         return False
     endpoint.drop = drop
-    nic = {'id': VIRTIO_NIC, 'service': 'E1G60'}
+    nic = WIN81_NIC
     with pytest.raises(wb.WinRMError, match='dropped while applying the change.*Running the task again is safe'):
         wb.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))
     for _i in range(100):
@@ -340,15 +355,17 @@ def test_a_dropped_run_leaves_work_that_the_next_run_removes(host, tmp_path):
 def test_an_unregistered_catalog_and_no_embedded_signature(host, tmp_path, signed):
     # 64-bit Windows loads a boot-start driver only when it is signed: pnputil failing and no embedded signature
     # means the boot would stop with 0x7B, and the result says so.
-    _m, endpoint = host(WIN10, arch='amd64', pnputil_rc=0xE000022F - (1 << 32))
+    # Windows 8+ (issue 14): without the package in the driver store there are no records of it to copy into
+    # SYSTEM\DriverDatabase, so nothing is imported; the message says why, and 0x7B when the binary is unsigned.
+    machine, endpoint = host(WIN10, arch='amd64', pnputil_rc=0xE000022F - (1 << 32))
     params = {'nics': [VIRTIO_NIC], 'drivers': [package(tmp_path, pe(signed))], 'templates': {}}
-    result = wb.run_live('iscsi_boot', params, settings(endpoint))
-    assert result['changed'] and not result.get('failed')
-    staged = result['staged_drivers'][0]
-    unsigned = [] if signed else ['System32\\drivers\\netkvm.sys']
-    assert not staged['pnputil']['in_driver_store'] and staged['unsigned_binaries'] == unsigned
-    fatal = [w for w in result['warnings'] if '0x7B' in w]
-    assert bool(fatal) != signed and len([w for w in result['warnings'] if 'pnputil' in w]) == 1
+    with pytest.raises(wb.WinRMError) as err:
+        wb.run_live('iscsi_boot', params, settings(endpoint))
+    message = str(err.value)
+    assert 'pnputil did not add netkvm_w10_template.inf to the driver store (exit code -536870353' in message
+    assert 'The registry was not changed' in message and ('0x7B' in message) != signed
+    assert ('netkvm.sys carries no embedded signature' in message) != signed
+    assert dump_hive(machine.system) == original(WIN10)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -22,9 +22,12 @@ from ansible_collections.sanboot.windows.plugins.module_utils.registry import fo
 from ansible_collections.sanboot.windows.tests.helpers import FIXTURES, unpacked_hive  # noqa: E402
 
 WIN7 = ('win7-sp1-x86.SYSTEM', 'phony-win7-32.SOFTWARE')
-WIN81 = ('win81-x64-dirty.SYSTEM', None)
-WIN10 = ('win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE')
+WIN81 = ('win81-x64-dirty.SYSTEM', None, 'win81-x64.DRIVERS')
+WIN10 = ('win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE', 'win10-1903-x64.DRIVERS')
+# As the live path runs the engine on Windows 8+: new packages are left to the host's pnputil (live/job.py)
+LIVE = {'_stage_with': 'pnputil'}
 E1000 = {'id': 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03', 'service': 'E1G60'}
+WIN81_NIC = {'id': 'PCI\\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02'}
 VIRTIO = 'PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00'
 
 
@@ -155,15 +158,18 @@ def _copy(tmp_path, name):
     return copy
 
 
-def _check(log, job, params, system_path, software_path):
+def _check(log, job, params, system_path, software_path, drivers_path=None):
     system = hivemod.Hive(system_path, allow_dirty=True)
     software = hivemod.Hive(software_path, allow_dirty=True) if software_path else None
+    drivers = hivemod.Hive(drivers_path, allow_dirty=True) if drivers_path else None
     cs = system.control_sets('current')[0]
-    reads = read_inputs(job, params, system, software, current=cs)
+    reads = read_inputs(job, params, system, software, current=cs, drivers_db=drivers)
     by_hive = {'SYSTEM': Coverage([r for r in reads if r.hive == 'SYSTEM'], system)}
     if software is not None:
         by_hive['SOFTWARE'] = Coverage([r for r in reads if r.hive == 'SOFTWARE'], software)
-    files = {system_path: 'SYSTEM', software_path: 'SOFTWARE'}
+    if drivers is not None:
+        by_hive['DRIVERS'] = Coverage([r for r in reads if r.hive == 'DRIVERS'], drivers)
+    files = {system_path: 'SYSTEM', software_path: 'SOFTWARE', drivers_path: 'DRIVERS'}
     looks = set((files.get(f), op, path, name) for f, op, path, name in log)
     outside = sorted(('%s %s %s %s' % (h, op, '\\'.join(p), n) for h, op, p, n in looks
                       if h in by_hive and not by_hive[h].answers(op, p, n)))
@@ -175,10 +181,11 @@ def _check(log, job, params, system_path, software_path):
 def _run_iscsi_boot(log, tmp_path, fixture, params, check_mode=True):
     system = _copy(tmp_path, fixture[0])
     software = unpacked_hive(fixture[1]) if fixture[1] else None
+    drivers = _copy(tmp_path, fixture[2]) if len(fixture) > 2 else None
     del log[:]
-    result = bootjob.run_iscsi_boot(dict(params, hive=system, software_hive=software, backup=False,
-                                         allow_dirty=True), check_mode=check_mode)
-    return system, software, result
+    result = bootjob.run_iscsi_boot(dict(params, hive=system, software_hive=software, drivers_hive=drivers,
+                                         backup=False, allow_dirty=True, **LIVE), check_mode=check_mode)
+    return system, software, drivers, result
 
 
 @pytest.mark.parametrize('fixture, nic, control_sets', [
@@ -189,9 +196,9 @@ def _run_iscsi_boot(log, tmp_path, fixture, params, check_mode=True):
 ], ids=['win7-given-all', 'win7-inbox', 'win81-enum', 'win10-ddb'])
 def test_iscsi_boot_reads_only_what_it_declares(recorded, tmp_path, fixture, nic, control_sets):
     params = {'nics': [nic], 'state': 'present', 'control_sets': control_sets}
-    system, software, result = _run_iscsi_boot(recorded, tmp_path, fixture, params)
+    system, software, drivers, result = _run_iscsi_boot(recorded, tmp_path, fixture, params)
     assert result['changed']
-    _check(recorded, 'iscsi_boot', params, system, software)
+    _check(recorded, 'iscsi_boot', params, system, software, drivers)
 
 
 def test_a_driver_package_and_then_state_absent(recorded, tmp_path):
@@ -200,27 +207,49 @@ def test_a_driver_package_and_then_state_absent(recorded, tmp_path):
     shutil.copy(os.path.join(FIXTURES, 'inf', 'virtio-win', 'netkvm_w10_template.inf'), str(package))
     (package / 'netkvm.sys').write_bytes(b'MZ' + b'\0' * 64)
     params = {'nics': [VIRTIO], 'drivers': [str(package)], 'templates': {}, 'state': 'present'}
-    system, software, result = _run_iscsi_boot(recorded, tmp_path, WIN10, params, check_mode=False)
+    system, software, drivers, result = _run_iscsi_boot(recorded, tmp_path, WIN10, params, check_mode=False)
     assert result['nics'][0].get('service_created') and result['nics'][0]['driver_database']
-    reads = _check(recorded, 'iscsi_boot', params, system, software)
+    reads = _check(recorded, 'iscsi_boot', params, system, software, drivers)
     # the declared set reads neither the whole DriverDatabase nor whole control sets
     assert not [r for r in reads if r.recursive and r.values is None and len(r.path) < 3 and
                 r.path[0] != 'sanboot.windows']
     del recorded[:]
-    undo = bootjob.run_iscsi_boot(dict(state='absent', hive=system, software_hive=software, backup=False,
-                                       allow_dirty=True), check_mode=True)
+    undo = bootjob.run_iscsi_boot(dict(state='absent', hive=system, software_hive=software, drivers_hive=drivers,
+                                       backup=False, allow_dirty=True), check_mode=True)
     assert undo['changed'] and undo['restored']
-    _check(recorded, 'iscsi_boot', {'state': 'absent'}, system, software)
+    _check(recorded, 'iscsi_boot', {'state': 'absent'}, system, software, drivers)
 
 
-@pytest.mark.parametrize('fixture, nic', [(WIN7, E1000), (WIN10, VIRTIO)], ids=['win7', 'win10'])
+def test_copying_windows_records_after_pnputil(recorded, tmp_path):
+    # Windows 8+ on a live host: pnputil has staged the package (its records are in DRIVERS now; staged here by
+    # the engine into a copy of the fixture's DRIVERS hive); the engine copies them into SYSTEM\DriverDatabase
+    # and reads nothing else.
+    from ansible_collections.sanboot.windows.tests.helpers import make_driver_package
+    package = os.path.dirname(make_driver_package(str(tmp_path / 'pkg'), os.path.join(
+        FIXTURES, 'inf', 'virtio-win', 'netkvm_w10_template.inf'), {'$ARCH$': 'amd64'}, name='netkvm.inf'))
+    params = {'nics': [VIRTIO], 'drivers': [package], 'state': 'present'}
+    drivers = _copy(tmp_path, WIN10[2])
+    bootjob.run_iscsi_boot(dict(params, hive=_copy(tmp_path, WIN10[0]), drivers_hive=drivers,
+                                software_hive=unpacked_hive(WIN10[1]), backup=False, allow_dirty=True), check_mode=False)
+    system = _copy(tmp_path, WIN10[0])      # SYSTEM as it was; DRIVERS has the package
+    del recorded[:]
+    result = bootjob.run_iscsi_boot(dict(params, hive=system, software_hive=unpacked_hive(WIN10[1]),
+                                         drivers_hive=drivers, backup=False, allow_dirty=True, **LIVE),
+                                    check_mode=True)
+    assert result['nics'][0]['driver_database']['state'] == 'copied from DRIVERS'
+    _check(recorded, 'iscsi_boot', params, system, unpacked_hive(WIN10[1]), drivers)
+
+
+@pytest.mark.parametrize('fixture, nic', [(WIN7, E1000), (WIN10, VIRTIO), (WIN81, WIN81_NIC)],
+                         ids=['win7', 'win10', 'win81'])
 def test_the_doctor_reads_only_what_it_declares(recorded, tmp_path, fixture, nic):
     system = _copy(tmp_path, fixture[0])
-    software = unpacked_hive(fixture[1])
+    software = unpacked_hive(fixture[1]) if fixture[1] else None
+    drivers = _copy(tmp_path, fixture[2]) if len(fixture) > 2 else None
     params = {'nics': [nic], 'drivers': []}
-    report = bootjob.run_iscsi_boot_info(dict(params, hive=system, software_hive=software))
+    report = bootjob.run_iscsi_boot_info(dict(params, hive=system, software_hive=software, drivers_hive=drivers))
     assert report['adapters']
-    _check(recorded, 'iscsi_boot_info', params, system, software)
+    _check(recorded, 'iscsi_boot_info', params, system, software, drivers)
 
 
 def test_critical_device_reads_only_what_it_declares(recorded, tmp_path):
@@ -240,7 +269,7 @@ def test_a_read_outside_the_set_is_caught(recorded, tmp_path):
     # the check itself can fail: drop the Services reads and the same run is refused
     from ansible_collections.sanboot.windows.plugins.module_utils import readset
     params = {'nics': [E1000], 'state': 'present'}
-    system, software, _r = _run_iscsi_boot(recorded, tmp_path, WIN7, params)
+    system, software, _d, _r = _run_iscsi_boot(recorded, tmp_path, WIN7, params)
     saved = readset.SERVICE_READS
     try:
         readset.SERVICE_READS = ()
