@@ -34,8 +34,10 @@ from ansible_collections.sanboot.windows.tests.winrm_endpoint.machine import Mac
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.server import Endpoint  # noqa: E402
 
 RUNS = 3
-WIN7 = ('Windows 7 SP1 x86', 'win7-sp1-x86.SYSTEM', 'phony-win7-32.SOFTWARE', '6.1', 7601)
-WIN10 = ('Windows 10 1903 x64', 'win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE', '10.0', 18362)
+# (label, SYSTEM, SOFTWARE, version, build, DRIVERS: HKLM\\DRIVERS of Windows 8+, tests/fixtures/README.md)
+WIN7 = ('Windows 7 SP1 x86', 'win7-sp1-x86.SYSTEM', 'phony-win7-32.SOFTWARE', '6.1', 7601, None)
+WIN10 = ('Windows 10 1903 x64', 'win10-1903-x64-dirty.SYSTEM', 'phony-win10.SOFTWARE', '10.0', 18362,
+         'win10-1903-x64.DRIVERS')
 E1000 = {'id': 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03', 'service': 'E1G60'}
 VIRTIO = 'PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00'
 
@@ -63,12 +65,13 @@ def job_task(settings, job, params):
 
 
 def measure(host, task):
-    _label, system, software, version, build = host
+    _label, system, software, version, build, drivers = host
     samples = []
     for _run in range(RUNS):
         root = tempfile.mkdtemp(prefix='sanboot-bench-winrm-')
         try:
-            machine = Machine(root, unpacked_hive(system), unpacked_hive(software), version=version, build=build)
+            machine = Machine(root, unpacked_hive(system), unpacked_hive(software), version=version, build=build,
+                              drivers_hive=unpacked_hive(drivers) if drivers else None)
             with Endpoint(machine) as endpoint:
                 settings = wb.Settings('127.0.0.1', endpoint.port, endpoint.user, endpoint.password, scheme='http',
                                        transport='basic')
@@ -93,6 +96,8 @@ def main():
     shutil.copy(os.path.join(FIXTURES, 'inf', 'virtio-win', 'netkvm_w10_template.inf'), package)
     with open(os.path.join(package, 'netkvm.sys'), 'wb') as handle:
         handle.write(b'MZ' + os.urandom(60000))
+    with open(os.path.join(package, 'netkvm.cat'), 'wb') as handle:     # the INF names it: no package without it
+        handle.write(b'catalog')
     print('WinRM live path, one task each, against the test endpoint on 127.0.0.1 (real pywinrm %s, median wall '
           'time of %d runs; emulated host, so times are the controller\'s and the emulator\'s, not a real '
           'Windows\'s).' % (getattr(__import__('winrm'), '__version__', '0.5.0'), RUNS))

@@ -48,10 +48,10 @@ FIXED_READS = (
     Read('SYSTEM', ('DriverDatabase',), False, None),
     Read('SYSTEM', ('DriverDatabase', 'DeviceIds'), False, None),
 )
-# Windows 8 and later (read from the second round on, once SYSTEM says it has a DriverDatabase, so that a Windows 7
-# task stays one command): the DRIVERS hive's database root (OemInfMap, Version, Architecture), a pending first-boot
-# step (the doctor's first-boot-pending); per control set, what tells an installed adapter's INF
-# (nicpackage.installed_instance).
+# Windows 8 and later, read with the first round (before the version is known, so that a Windows 8+ task needs no
+# second round; dropped once SYSTEM shows no DriverDatabase: on Windows 7 they cost a few queries that find nothing):
+# the DRIVERS hive's database root (OemInfMap, Version, Architecture), a pending first-boot step (the doctor's
+# first-boot-pending); per control set, what tells an installed adapter's INF (nicpackage.installed_instance).
 DRIVERS_READS = (Read('DRIVERS', ddb.DDB, False, None),)
 WINDOWS8_READS = (Read('SYSTEM', driverstore.SETUP, False, ('CmdLine', 'SetupType')),)
 WINDOWS8_CONTROL_SET_READS = (
@@ -88,9 +88,12 @@ def read_set(system=None, nics=(), drivers=None, services=(), hardware_ids=(), c
     (Windows 8 and later: Windows' records of the packages it has, issue 14), None before the first read.
     """
     out = list(FIXED_READS) + (list(SOFTWARE_READS) if software else [])
-    windows8 = system is not None and system.key_exists(ddb.DDB)
+    windows8 = system is None or system.key_exists(ddb.DDB)
     if windows8:
         out += list(WINDOWS8_READS) + (list(DRIVERS_READS) if nics else [])
+        # the class entries a copy writes, for the usual class of a boot NIC's package (_driver_database_reads)
+        out += [Read(hive, ddb.class_key(iscsiboot.NET_CLASS), False, None) for hive in ('DRIVERS', 'SYSTEM')
+                if nics]
     for nic in nics:
         for device_id in nic.hardware_ids:
             out.append(Read('SYSTEM', ddb.device_key(device_id), False, None))

@@ -74,7 +74,7 @@ PLAYBOOK = r'''
           - check.winrm.commands == 1
           - converted is changed
           - converted.changes == check.changes
-          - converted.winrm.commands <= 3
+          - converted.winrm.commands <= 5
           - converted.ready
           - again is not changed
           - after.ready
@@ -149,8 +149,10 @@ def run(tmp_path_factory):
     (tmp / 'win10').mkdir()
     win7 = Machine(str(tmp / 'win7'), unpacked_hive('win7-sp1-x86.SYSTEM'), unpacked_hive('phony-win7-32.SOFTWARE'),
                    present=WIN7_PRESENT)
+    # HKLM\DRIVERS of the Windows 10 host (tests/fixtures/README.md): its pnputil stages the package there
     win10 = Machine(str(tmp / 'win10'), unpacked_hive('win10-1903-x64-dirty.SYSTEM'),
-                    unpacked_hive('phony-win10.SOFTWARE'), version='10.0', build=17763)
+                    unpacked_hive('phony-win10.SOFTWARE'), version='10.0', build=17763,
+                    drivers_hive=unpacked_hive('win10-1903-x64.DRIVERS'))
     with Endpoint(win7, password=PASSWORD) as ep7, Endpoint(win10, password=PASSWORD) as ep10:
         common = {'ansible_host': '127.0.0.1', 'ansible_user': 'Administrator', 'ansible_password': PASSWORD,
                   'ansible_winrm_transport': 'basic', 'ansible_winrm_scheme': 'http'}
@@ -181,18 +183,25 @@ def run(tmp_path_factory):
         proc = subprocess.run([ansible_playbook, '-i', str(tmp / 'inventory.json'), '--diff', '-e',
                                json.dumps({'output_dir': str(out)}), str(tmp / 'play.yml')],
                               env=env, cwd=str(tmp), capture_output=True, text=True, check=False)
-        assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-3000:]
+        failures = [line[:3000] for line in proc.stdout.split('\n') if line.startswith(('fatal:', 'failed:'))]
+        assert proc.returncode == 0, '\n'.join(failures) + proc.stdout[-4000:] + proc.stderr[-3000:]
         results = dict((name[:-5], json.loads((out / name).read_text())) for name in os.listdir(str(out)))
         yield {'proc': proc, 'results': results, 'win7': win7, 'win10': win10, 'package': str(package), 'tmp': tmp}
         os.environ.pop('SOURCE_DATE_EPOCH', None)
 
 
-def _offline(tmp, name, params, software):
+def _offline(tmp, name, params, software, drivers=None):
+    """The offline engine's SYSTEM on a copy of the fixture; Windows 8+ with a copy of the host's DRIVERS hive as
+    its pnputil left it (the engine then copies Windows' records, as the live path does)."""
     copy = str(tmp / ('offline-' + name))
     shutil.copyfile(unpacked_hive(name), copy)
     os.chmod(copy, 0o644)
+    if drivers:
+        shutil.copyfile(drivers, copy + '.DRIVERS')
+        os.chmod(copy + '.DRIVERS', 0o644)
     bootjob.run_iscsi_boot(dict(params, hive=copy, software_hive=unpacked_hive(software), backup=False,
-                                allow_dirty=True), check_mode=False)
+                                allow_dirty=True, drivers_hive=copy + '.DRIVERS' if drivers else None),
+                           check_mode=False)
     return dump_hive(copy)
 
 
@@ -202,15 +211,21 @@ def test_live_hives_equal_the_offline_engine_result(run):
                                                      'phony-win7-32.SOFTWARE')
     assert dump_hive(run['win10'].system) == _offline(tmp, 'win10-1903-x64-dirty.SYSTEM',
                                                       {'nics': [WIN10_NIC], 'drivers': [run['package']],
-                                                       'templates': {}}, 'phony-win10.SOFTWARE')
+                                                       'templates': {}}, 'phony-win10.SOFTWARE',
+                                                      run['win10'].drivers)
 
 
 def test_conversion_results(run):
     win7, win10 = run['results']['win7'], run['results']['win10']
     assert win7['converted']['os']['name'] == 'Windows 7 Professional' or win7['converted']['os']['version'] == '6.1'
     assert win7['converted']['winrm']['commands'] == 2 and win7['converted']['applied_as'] == 'Administrator'
-    assert win10['converted']['winrm']['commands'] == 3 and win10['converted']['applied_as'] == 'SYSTEM (schtasks)'
-    assert win10['converted']['staged_drivers'][0]['published_name'] == 'oem1.inf'
+    # Windows 10: read, stage with pnputil, read the records pnputil wrote (two rounds: DeviceIds -> the package),
+    # apply as SYSTEM
+    assert win10['converted']['winrm']['commands'] == 5 and win10['converted']['applied_as'] == 'SYSTEM (schtasks)'
+    database = win10['converted']['nics'][0]['driver_database']
+    assert database['state'] == 'copied from DRIVERS'
+    # the fixture's OemInfMap has oem0 to oem11 in use
+    assert win10['converted']['staged_drivers'][0]['published_name'] == database['inf'] == 'oem12.inf'
     assert win10['converted']['nics'][0]['service'] == 'netkvm'
     assert '[HKEY_LOCAL_MACHINE\\SYSTEM\\DriverDatabase\\DeviceIds\\PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00]' \
         in win10['check']['diff']['after']

@@ -32,6 +32,7 @@ from ansible_collections.sanboot.windows.tests.winrm_endpoint.cmdline import (
 )
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.messages import MESSAGES
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.regexe import Reg
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 
 
 class Killed(Exception):
@@ -660,7 +661,11 @@ class Context(object):
         known = [d for d in self.m.driver_store if d['data'] == inf_data]
         published = known[0]['published'] if known else 'oem%d.inf' % (len(self.m.driver_store) + 1)
         if not known and self.m.drivers:
-            published = self._driver_records(path)
+            try:
+                published = self._driver_records(path)
+            except RegistryError:
+                # a file the INF names is missing (its catalog, say): Windows refuses the package, as the engine does
+                return self.result(head + self.text('pnputil_failed') % self.text('no_file') + '\r\n', rc=2)
         if not known:
             self.m.driver_store.append({'inf': os.path.basename(path), 'published': published, 'data': inf_data,
                                         'files': sorted(os.listdir(os.path.dirname(path)))})

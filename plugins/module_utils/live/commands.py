@@ -24,6 +24,14 @@ WORK_DIR = '%SystemRoot%\\Temp'
 TASK_WAIT_SECONDS = 300
 # cmd.exe reads at most 8191 characters of a command line; %SystemRoot% may grow by its expansion.
 MAX_LINE = 8100
+# Variables for the key prefixes most queries share (set at the start of every line, longest first): a read round
+# of a Windows 8+ NIC (DriverDatabase in two hives, the version values) then stays within one command line.
+KEY_VARIABLES = (
+    ('B', 'SYSTEM', ('DriverDatabase',)),
+    ('D', 'DRIVERS', ('DriverDatabase',)),
+    ('W', 'SOFTWARE', ('Microsoft', 'Windows NT', 'CurrentVersion')),
+    ('Y', 'SYSTEM', ()),
+)
 # The current control set before Select has been read: resolved on the host into !S! (see read_command).
 CURRENT = '(current control set)'
 _TOKEN_RE = re.compile(r'^sanboot-([0-9a-f]{8})(\.[A-Za-z0-9.]+)?$')
@@ -43,7 +51,7 @@ def _line(steps, work, resolve_current=False):
     before ours sees it). Delayed expansion (/v:on) makes !ERRORLEVEL! the code of the step just run. No ``%``
     follows a loop variable's ``%x`` on a line, so that the two cannot pair up as a variable reference.
     """
-    pre = ['set "Y=HKLM\\SYSTEM"']
+    pre = ['set "%s=HKLM\\%s"' % (name, '\\'.join((hive,) + prefix)) for name, hive, prefix in KEY_VARIABLES]
     if resolve_current:
         # Select\Current -> S=HKLM\SYSTEM\ControlSet00N, by the token positions of reg's value line (not translated)
         pre += ['(for /f "tokens=3" %a in (\'reg query HKLM\\SYSTEM\\Select /v Current\') do @set /a N=%a >nul)',
@@ -79,11 +87,13 @@ def safe(text, what):
 
 
 def key_text(hive, path):
-    """The quoted key name for reg.exe; the current control set placeholder becomes !S! (see _line)."""
+    """The quoted key name for reg.exe; the current control set placeholder becomes !S!, and the longest of
+    KEY_VARIABLES' prefixes its variable (see _line)."""
     if path and path[0] == CURRENT:
         return '"!S!%s"' % ''.join('\\' + safe(p, 'registry key') for p in path[1:])
-    if hive == 'SYSTEM':
-        return '"!Y!%s"' % ''.join('\\' + safe(p, 'registry key') for p in path)
+    for name, prefix_hive, prefix in KEY_VARIABLES:
+        if hive == prefix_hive and tuple(path[:len(prefix)]) == prefix:
+            return '"!%s!%s"' % (name, ''.join('\\' + safe(p, 'registry key') for p in path[len(prefix):]))
     return '"HKLM\\%s%s"' % (hive, ''.join('\\' + safe(p, 'registry key') for p in path))
 
 

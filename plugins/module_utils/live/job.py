@@ -83,8 +83,11 @@ class LiveHost(object):
         """Read what is new among ``reads`` (one command, or a few when cmd.exe's line limit says so), and the names
         of the keys on their paths as the host stores them; False when nothing was new."""
         from ansible_collections.sanboot.windows.plugins.module_utils import iscsiboot, readset
-        reads = [self._literal(r) for r in reads]
-        new = [r for r in reads if _marker(r) not in self.attempted]
+        new, seen = [], set(self.attempted)
+        for read in (self._literal(r) for r in reads):
+            if _marker(read) not in seen:        # each key once (the first round's guesses repeat some)
+                seen.add(_marker(read))
+                new.append(read)
         if not new:
             return False
         if self.label is None:
@@ -514,10 +517,7 @@ def _run_job(host, job, params, settings, check_mode):
     if _to_stage(result):
         result['changed'] = True        # the package at least (its service may be there already)
     if check_mode and _to_stage(result):
-        result['warnings'] = list(result.get('warnings') or []) + [
-            'check mode: pnputil would stage %s; the DriverDatabase records Windows writes then (HKLM\\DRIVERS) are '
-            'copied into SYSTEM, which this plan does not show yet' % ', '.join(
-                e['driver_database']['inf'] for e in _to_stage(result))]
+        result = _predict_pnputil(host, params, result)
     if not result['changed'] or check_mode:
         host.clean(check_mode)
         return _finish(result, settings, host)
@@ -591,6 +591,44 @@ def _stage_drivers(host, result, cleanup):
         result['warnings'] = [w for w in result.get('warnings') or []
                               if not w.startswith('service %s was created from its driver package' % service)]
     return staged
+
+
+def _predict_pnputil(host, params, result):
+    """Check mode, Windows 8+: the plan as it will be once pnputil has staged the packages - their DRIVERS records as
+    the engine writes them offline (driverstore.py, our reading of Windows' records) in a scratch copy of what was
+    read of HKLM\\DRIVERS, then copied into SYSTEM as after the real pnputil."""
+    from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, driverstore, iscsiboot, offline
+    from ansible_collections.sanboot.windows.plugins.module_utils.inf import parse_target, read_inf
+    pending = _to_stage(result)
+    names = ', '.join(e['driver_database']['inf'] for e in pending)
+    drivers = host.hive_path('DRIVERS')
+    if drivers is None:
+        result['warnings'] = list(result.get('warnings') or []) + [
+            'check mode: pnputil would stage %s; the host has no HKLM\\DRIVERS to predict its records from, so '
+            'the DriverDatabase records copied into SYSTEM then are not shown' % names]
+        return result
+    scratch = drivers + '.predicted'
+    shutil.copyfile(drivers, scratch)
+    seen = result.get('os') or {}
+    os_info = iscsiboot.OsInfo()
+    os_info.version = tuple(int(p) for p in str(seen.get('version') or '10.0').split('.')[:2])
+    os_info.build, os_info.arch = seen.get('build'), seen.get('arch') or 'amd64'
+    target = parse_target('%d.%d' % os_info.version, os_info.arch)
+    packages = [read_inf(_driver_package(e), target, templates=params.get('templates')) for e in pending]
+
+    def plan(_hive, planner):
+        for package in packages:
+            driverstore.plan_stage(package, None, planner, os_info)
+        return {}
+    offline.run(scratch, plan, backup=False, allow_dirty=True, hive_name='DRIVERS')
+    predicted = bootjob.run_iscsi_boot(dict(_offline_params(params, host), drivers_hive=scratch), check_mode=True)
+    services = [e.get('service') for e in predicted.get('nics') or []]
+    predicted['warnings'] = [w for w in predicted.get('warnings') or [] if not any(
+        w.startswith('service %s was created from its driver package' % s) for s in services)] + [
+        'check mode: pnputil would stage %s; the DriverDatabase records shown are those this collection writes for '
+        'it offline - Windows\' own may differ in ImportDate and the package folder name' % names]
+    predicted['changed'] = True
+    return predicted
 
 
 def _plan_after_pnputil(host, job, params, staged):
