@@ -333,3 +333,29 @@ def test_missing_iscsi_initiator_is_named(hive_copy):
         bootjob.run_iscsi_boot(p, check_mode=False)
     assert sha(path) == before
     assert 'service-missing' in errors(bootjob.run_iscsi_boot_info(p)['findings'])
+
+
+def test_the_doctor_tells_an_installed_package_from_no_package_and_is_quiet_once_boot_critical(hive_copy):
+    # Windows 10 drives the 82574L (e1i65x64, net1ic64.inf): its package is in DRIVERS, not in SYSTEM's DriverDatabase.
+    system, drivers = hive_copy('win10-1903-x64-dirty.SYSTEM'), hive_copy('win10-1903-x64.DRIVERS')
+    ids = ('nic-package-not-boot-critical', 'nic-no-driver-package')
+
+    def ours(report):
+        return [f for f in report['findings'] if f['id'] in ids]
+    report = bootjob.run_iscsi_boot_info(params(system, 'phony-win10.SOFTWARE', E82574_10, {}, drivers_hive=drivers))
+    [one] = ours(report)
+    assert one['id'] == 'nic-package-not-boot-critical' and one['severity'] == 'error'
+    assert 'is installed (the DRIVERS hive has it) but not boot-critical' in one['message']
+    assert 'copies Windows\' own records of the package from DRIVERS' in one['fix']
+    # without the DRIVERS hive the installed adapter still tells it, and the fix asks for the hive
+    [one] = ours(bootjob.run_iscsi_boot_info(params(system, 'phony-win10.SOFTWARE', E82574_10, {})))
+    assert one['id'] == 'nic-package-not-boot-critical' and 'drivers_hive' in one['fix']
+    # a NIC that nothing has a package for: the other error
+    [one] = ours(bootjob.run_iscsi_boot_info(params(system, 'phony-win10.SOFTWARE', VIRTIO_FULL, {},
+                                                    drivers_hive=drivers)))
+    assert one['id'] == 'nic-no-driver-package'
+    # once the records are in place, neither
+    bootjob.run_iscsi_boot(params(system, 'phony-win10.SOFTWARE', E82574_10, {}, drivers_hive=drivers),
+                           check_mode=False)
+    after = bootjob.run_iscsi_boot_info(params(system, 'phony-win10.SOFTWARE', E82574_10, {}, drivers_hive=drivers))
+    assert not ours(after) and after['ready']
