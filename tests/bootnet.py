@@ -88,6 +88,23 @@ def sam_lun(lun):
     return '%04x' % lun + '0' * 12
 
 
+def expected_ibft(client, host, server, marker):
+    """What the iBFT must say for an inventory client (its host variables), from the inventory alone."""
+    chap = client.get('sanboot_chap') or {}
+    return {
+        'initiator.name': client.get('sanboot_initiator_iqn', 'iqn.1991-05.com.microsoft:' + host),
+        'target.name': client.get('sanboot_target_iqn', 'iqn.2025-01.test.sanboot:' + host),
+        'target.ip': server,
+        'target.port': 3260,
+        'target.lun': sam_lun(client.get('sanboot_lun', 1)),
+        'nic.mac': client['sanboot_mac'].replace(':', '').lower(),
+        'target.chap_type': '%02x' % (2 if chap.get('mutual_username') else 1 if chap.get('username') else 0),
+        'target.chap_name': chap.get('username', ''),
+        'target.reverse_chap_name': chap.get('mutual_username', ''),
+        'lba1': marker,
+    }
+
+
 def observed(facts):
     """What a probe (BIOS or UEFI) printed, in the terms an inventory uses."""
     return {

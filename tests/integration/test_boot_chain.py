@@ -43,8 +43,8 @@ import pytest
 import yaml
 
 from ansible_collections.sanboot.windows.tests.bootnet import (
-    NO_IBFT, SUCCESS, NamespacedServer, build_probes, ibft_ip, make_probe_image, missing_chain_tools, observed,
-    parse_probe, query_pci, read_text, sam_lun,
+    NO_IBFT, SUCCESS, NamespacedServer, build_probes, expected_ibft, ibft_ip, make_probe_image, missing_chain_tools,
+    observed, parse_probe, query_pci, read_text,
 )
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -219,21 +219,7 @@ def proxy_boots(server, dhcp_boots):
 
 
 def expected(server, host):
-    """What the iBFT must say for an inventory client, from the inventory alone."""
-    c = server.clients[host]
-    chap = c.get('sanboot_chap') or {}
-    return {
-        'initiator.name': c.get('sanboot_initiator_iqn', 'iqn.1991-05.com.microsoft:' + host),
-        'target.name': 'iqn.2025-01.test.sanboot:' + host,
-        'target.ip': SERVER,
-        'target.port': 3260,
-        'target.lun': sam_lun(c.get('sanboot_lun', 1)),
-        'nic.mac': c['sanboot_mac'].replace(':', '').lower(),
-        'target.chap_type': '%02x' % (2 if chap.get('mutual_username') else 1 if chap.get('username') else 0),
-        'target.chap_name': chap.get('username', ''),
-        'target.reverse_chap_name': chap.get('mutual_username', ''),
-        'lba1': marker(host),
-    }
+    return expected_ibft(server.clients[host], host, SERVER, marker(host))
 
 
 def check_sanboot(server, result, host, dhcp_server, addresses):

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from ansible_collections.sanboot.windows.tests.bootnet import (
-    SERVER, SUCCESS, NamespacedServer, missing_tools, observed, parse_probe, sam_lun,
+    SERVER, SUCCESS, NamespacedServer, expected_ibft, missing_tools, observed, parse_probe,
 )
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -206,21 +206,7 @@ def boots(server):
 
 
 def expected(server, host):
-    """What the iBFT must say for an inventory client, from the inventory alone."""
-    c = server.clients[host]
-    chap = c.get('sanboot_chap') or {}
-    return {
-        'initiator.name': c.get('sanboot_initiator_iqn', 'iqn.1991-05.com.microsoft:' + host),
-        'target.name': c.get('sanboot_target_iqn', 'iqn.2025-01.test.sanboot:' + host),
-        'target.ip': SERVER,
-        'target.port': 3260,
-        'target.lun': sam_lun(c.get('sanboot_lun', 1)),
-        'nic.mac': c['sanboot_mac'].replace(':', '').lower(),
-        'target.chap_type': '%02x' % (2 if chap.get('mutual_username') else 1 if chap.get('username') else 0),
-        'target.chap_name': chap.get('username', ''),
-        'target.reverse_chap_name': chap.get('mutual_username', ''),
-        'lba1': server.markers[host],
-    }
+    return expected_ibft(server.clients[host], host, SERVER, server.markers[host])
 
 
 def test_playbook_deploys_into_throwaway_root(server):

@@ -39,7 +39,7 @@ from ansible_collections.sanboot.windows.plugins.module_utils.live.commands impo
 )
 from ansible_collections.sanboot.windows.plugins.module_utils.live.formats import (  # noqa: F401
     PartialHive, ascii_reg, blank_hive_bytes, default_label, package_files, parse_reg_query, parse_value_line,
-    pe_embedded_signature, present_instances, record_first, split_reg_sections, touches,
+    present_instances, record_first, split_reg_sections, touches,
 )
 from ansible_collections.sanboot.windows.plugins.module_utils.live.job import (  # noqa: F401
     LIVE_OPTIONS, PNPUTIL_OK, LiveHost, plan_state, read_inputs, run_live,

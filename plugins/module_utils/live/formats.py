@@ -364,26 +364,3 @@ def package_files(inf_path, files):
         raise WinRMError('driver package %s is %d bytes; more than %d is not sent over WinRM' % (
             inf_path, size, MAX_PACKAGE_BYTES))
     return out
-
-
-def pe_embedded_signature(data):
-    """True when a PE image carries an embedded Authenticode signature (a certificate table, data directory 4);
-    False when it has none; None when ``data`` is not a PE image. (Issue 14 adds the engine's own check.)"""
-    try:
-        if data[:2] != b'MZ':
-            return None
-        pe = struct.unpack_from('<I', data, 0x3C)[0]
-        if data[pe:pe + 4] != b'PE\x00\x00':
-            return None
-        optional = pe + 24
-        magic = struct.unpack_from('<H', data, optional)[0]
-        directories = optional + (96 if magic == 0x10b else 112 if magic == 0x20b else -1)
-        if directories < optional:
-            return None
-        count = struct.unpack_from('<I', data, directories - 4)[0]
-        if count <= 4:
-            return False
-        offset, size = struct.unpack_from('<II', data, directories + 4 * 8)
-        return bool(offset and size)
-    except struct.error:
-        return None

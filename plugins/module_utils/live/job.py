@@ -16,13 +16,14 @@ import os
 import shutil
 import tempfile
 
+from ansible_collections.sanboot.windows.plugins.module_utils import signing
 from ansible_collections.sanboot.windows.plugins.module_utils.live.commands import (
     CURRENT, TASK_WAIT_SECONDS, apply_command, cleanup_command, leftover_tokens, lookup_query, parse_sections,
     published_name, queries, read_commands, stage_command, stage_script, work_prefix,
 )
 from ansible_collections.sanboot.windows.plugins.module_utils.live.formats import (
-    PartialHive, ascii_reg, default_label, in_two_parts, package_files, pe_embedded_signature, present_instances,
-    record_first, record_part, touches,
+    PartialHive, ascii_reg, default_label, in_two_parts, package_files, present_instances, record_first,
+    record_part, touches,
 )
 from ansible_collections.sanboot.windows.plugins.module_utils.live.transport import Session, WinRMError
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError, fold, path_id
@@ -247,7 +248,7 @@ class LiveHost(object):
         report['pnputil'] = {'rc': code, 'output': text, 'in_driver_store': code in PNPUTIL_OK}
         report['published_name'] = published_name(sections.get('published', ('', 0))[0])
         unsigned = [t for n, t in copies if t.lower().endswith('.sys') and
-                    pe_embedded_signature(_read(dict(members)[n])) is False]
+                    (signing.pe_signature(_read(dict(members)[n])) or {}).get('signed') is False]
         report['unsigned_binaries'] = unsigned
         if code not in PNPUTIL_OK:
             if unsigned and arch in ('amd64', 'arm64', 'ia64'):

@@ -15,7 +15,6 @@ from __future__ import absolute_import, division, print_function
 import os
 import re
 import shutil
-import struct
 
 import pytest
 
@@ -26,7 +25,7 @@ winrm = pytest.importorskip('winrm')
 import winrm.exceptions  # noqa: E402
 
 from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, cddb, live as wb, offline as off  # noqa: E402
-from ansible_collections.sanboot.windows.tests.helpers import FIXTURES, dump_hive, unpacked_hive  # noqa: E402
+from ansible_collections.sanboot.windows.tests.helpers import FIXTURES, dump_hive, pe_stub64, unpacked_hive  # noqa: E402
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.machine import Machine  # noqa: E402
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.server import Endpoint  # noqa: E402
 
@@ -122,20 +121,6 @@ def package(tmp_path, binary=None):
     (folder / 'netkvm.sys').write_bytes(binary if binary is not None else b'MZ' + b'\x90' * 40000)
     (folder / 'netkvm.cat').write_bytes(b'catalog')     # the INF names it: no package is staged without it
     return str(folder)
-
-
-def pe(signed):
-    """A 64-bit PE image, with or without a certificate table (an embedded signature)."""
-    dos = bytearray(0x80)
-    dos[0:2] = b'MZ'
-    struct.pack_into('<I', dos, 0x3c, 0x80)
-    coff = b'PE\0\0' + struct.pack('<HHIIIHH', 0x8664, 0, 0, 0, 0, 0xF0, 0x22)
-    opt = bytearray(0xF0)
-    struct.pack_into('<H', opt, 0, 0x20b)
-    struct.pack_into('<I', opt, 108, 16)
-    if signed:
-        struct.pack_into('<II', opt, 112 + 32, 0x400, 0x200)
-    return bytes(dos) + coff + bytes(opt) + b'\0' * 0x400
 
 
 def temp_files(machine):
@@ -358,7 +343,7 @@ def test_an_unregistered_catalog_and_no_embedded_signature(host, tmp_path, signe
     # Windows 8+ (issue 14): without the package in the driver store there are no records of it to copy into
     # SYSTEM\DriverDatabase, so nothing is imported; the message says why, and 0x7B when the binary is unsigned.
     machine, endpoint = host(WIN10, arch='amd64', pnputil_rc=0xE000022F - (1 << 32))
-    params = {'nics': [VIRTIO_NIC], 'drivers': [package(tmp_path, pe(signed))], 'templates': {}}
+    params = {'nics': [VIRTIO_NIC], 'drivers': [package(tmp_path, pe_stub64(signed))], 'templates': {}}
     with pytest.raises(wb.WinRMError) as err:
         wb.run_live('iscsi_boot', params, settings(endpoint))
     message = str(err.value)

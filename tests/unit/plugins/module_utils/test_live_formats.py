@@ -10,7 +10,6 @@ from __future__ import absolute_import, division, print_function
 import os
 import re
 import stat
-import struct
 
 import pytest
 
@@ -194,22 +193,3 @@ def test_kinit_gets_the_password_on_stdin_into_a_private_cache(tmp_path):
         assert 'Kerb-Secret-1' not in str(err.value)
     finally:
         del os.environ['SANBOOT_KEEP']
-
-
-def _pe(signed, machine=0x8664):
-    dos = bytearray(0x80)
-    dos[0:2] = b'MZ'
-    struct.pack_into('<I', dos, 0x3c, 0x80)
-    coff = b'PE\0\0' + struct.pack('<HHIIIHH', machine, 0, 0, 0, 0, 0xF0, 0x22)
-    opt = bytearray(0xF0)
-    struct.pack_into('<HI', opt, 0, 0x20b, 0)
-    struct.pack_into('<I', opt, 108, 16)
-    if signed:
-        struct.pack_into('<II', opt, 112 + 4 * 8, 0x400, 0x200)
-    return bytes(dos) + coff + bytes(opt)
-
-
-def test_embedded_signature_of_a_driver_binary():
-    assert wb.pe_embedded_signature(_pe(True)) is True
-    assert wb.pe_embedded_signature(_pe(False)) is False
-    assert wb.pe_embedded_signature(b'not a PE') is None
