@@ -158,17 +158,17 @@ for _id, _rank in (('VEN_1AF4&DEV_1004', 2), ('VEN_1AF4&DEV_1004&SUBSYS_00081AF4
 INF_VERSION_DELTA = {'MESSAGENUMBERLIMIT': dword(258)}
 
 
-def _stamped(dest, source, driver_ver):
+def _stamped(dest, source, driver_ver, name='vioscsi.inf'):
     """A built INF from a virtio-win source template: INX substitutions and stampinf's DriverVer line."""
-    path = make_driver_package(dest, source, INX)
+    path = make_driver_package(dest, source, dict(INX, **{'$ARCH$': 'amd64'}))
     with open(path) as f:
         text = f.read()
     lines = [('DriverVer=' + driver_ver if line.strip().lower().startswith('driverver') else line)
              for line in text.split('\n')]
     with open(path, 'w') as f:
         f.write('\n'.join(lines))
-    os.rename(path, os.path.join(dest, 'vioscsi.inf'))
-    return os.path.join(dest, 'vioscsi.inf')
+    os.rename(path, os.path.join(dest, name))
+    return os.path.join(dest, name)
 
 
 def test_staged_records_equal_windows_records_of_vioscsi(hive_copy, tmp_path):
@@ -196,6 +196,57 @@ def test_staged_records_equal_windows_records_of_vioscsi(hive_copy, tmp_path):
                     .replace('{inf}'.encode('utf-16-le'), staging.oem_inf.encode('utf-16-le'))
                 expected = INF_VERSION_DELTA.get(name, (kind, data))
                 assert ours[full].get(name) == expected, '%s\\%s' % ('\\'.join(full), name)
+
+
+# Windows 10, netkvm 100.83.104.19000 (virtio-win 0.1.190), installed with pnputil: lxc/distrobuilder
+# windows/driver_netkvm.go at be59b4f, the DRIVERS-hive records distrobuilder captured. Its placeholders infFile,
+# packageName and classGuid stand for oemN.inf, the package name and the Net class.
+NETKVM_BY_WINDOWS = {
+    ('DeviceIds', '{4d36e972-e325-11ce-bfc1-08002be10318}'): {'{inf}': (REG_NONE, b'')},
+    ('DriverInfFiles', '{inf}'): {'': multi('{label}'), 'Active': sz('{label}')},
+    ('DriverPackages', '{label}'): {
+        '': sz('{inf}'), 'Catalog': sz('netkvm.cat'), 'InfName': sz('netkvm.inf'), 'Provider': sz('Red Hat, Inc.'),
+        'StatusFlags': dword(0x12),
+        'Version': (REG_BINARY, bytes.fromhex('00ff09000000000072e9364d25e3ce11bfc108002be10318'
+                                              '00008ec386b8d601384a680053006400' '0000000000000000')),
+        # Also written by Windows, depending on the machine and the real catalog: ImportDate (the time of the
+        # import), OemPath (the folder it was imported from, E:\NetKVM\w10\amd64 there), SignerName '' and
+        # SignerScore 0x0D000004 (Microsoft's attestation signature; what our test catalog gives differs).
+    },
+}
+for _id, _rank in (('VEN_1AF4&DEV_1000', 2), ('VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00', 1),
+                   ('VEN_1AF4&DEV_1041', 2), ('VEN_1AF4&DEV_1041&SUBSYS_11001AF4&REV_01', 1)):
+    NETKVM_BY_WINDOWS[('DeviceIds', 'PCI', _id)] = {'{inf}': (REG_BINARY, bytes([_rank, 0xff, 0, 0]))}
+
+
+def test_staged_records_equal_windows_records_of_netkvm(hive_copy, tmp_path):
+    # The second package Windows wrote records for (beside vioscsi): the boot NIC's own driver, in the DRIVERS hive.
+    system, drivers = hive_copy(WIN10), hive_copy('win10-1903-x64.DRIVERS')
+    # the INF of that very package: virtio-win's netkvm.inx as 0.1.190 was built from it (tests/fixtures/README.md)
+    inf_path = _stamped(str(tmp_path / 'pkg'), os.path.join(VIRTIO_WIN, 'netkvm-0.1.190.inx'),
+                        '11/12/2020,100.83.104.19000', 'netkvm.inf')
+    driver = inf.read_inf(inf_path, inf.parse_target('win10', 'amd64'))
+    hives = [Hive(system, write=True, allow_dirty=True), Hive(drivers, write=True)]
+    planners = [Planner(h) for h in hives]
+    os_info = type('OsInfo', (), {'version': (10, 0), 'build': 18362, 'arch': 'amd64'})()
+    staging = driverstore.plan_stage(driver, planners[0], planners[1], os_info)
+    for hive, planner in zip(hives, planners):
+        hive.apply(planner.plan)
+        hive.commit(backup=False)
+    ours = folded(dump_hive(drivers))
+    for key, values in NETKVM_BY_WINDOWS.items():
+        full = tuple(fold(p.replace('{inf}', staging.oem_inf).replace('{label}', staging.label))
+                     for p in ('DriverDatabase',) + key)
+        assert full in ours, 'missing key %s' % '\\'.join(full)
+        for name, (kind, data) in values.items():
+            name = fold(name.replace('{inf}', staging.oem_inf))
+            data = data.replace('{label}'.encode('utf-16-le'), staging.label.encode('utf-16-le')) \
+                .replace('{inf}'.encode('utf-16-le'), staging.oem_inf.encode('utf-16-le'))
+            assert ours[full].get(name) == (kind, data), '%s\\%s' % ('\\'.join(full), name)
+    # the package serves exactly the IDs Windows recorded for it, no more
+    device_ids = [k for k in ours if len(k) == 4 and k[:3] == tuple(fold(p) for p in ddb.DDB + ('DeviceIds', 'PCI'))
+                  and fold(staging.oem_inf) in ours[k]]
+    assert sorted(k[3] for k in device_ids) == sorted(fold(k[2]) for k in NETKVM_BY_WINDOWS if k[1] == 'PCI')
 
 
 def test_record_shape_equals_windows_third_party_records_in_the_fixtures(hive_copy, tmp_path):
