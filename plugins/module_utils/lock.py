@@ -280,9 +280,11 @@ def refuse_unwritable(path, what='hive file', in_place=False, held=None):
 
 def cannot_keep_owner(path, st, what='hive file'):
     user = _user()
+    # owner and group both: a file of the same user but another group cannot keep its group either
+    mine = _owner(os.stat_result((0, 0, 0, 0, os.geteuid(), os.getegid(), 0, 0, 0, 0)))
     return LockError('%s %s belongs to %s; as user %s this run could replace it, but the new file would belong to %s. '
                      'Nothing was changed. Run the task as root or as the owner (become: true), or give the file to '
-                     '%s first (chown).' % (what, path, _owner(st), user, user, user))
+                     '%s first (chown).' % (what, path, _owner(st), user, mine, mine))
 
 
 def space_error(path, exc, what='the new hive and its backup', need=None):

@@ -147,9 +147,9 @@ def test_doctor_and_iscsi_boot_on_a_hive(built, tmp_path):
     os.chmod(str(work), 0o777)          # the image's user (uid 1000) writes the hive, its backup and the report
     hive = str(work / 'SYSTEM')
     shutil.copyfile(unpacked_hive('win7-sp1-x86.SYSTEM'), hive)
-    # the image's user owns the hive it converts, as a user running the EE on their own files would: a root-owned
-    # hive is refused, since the new file could not keep its owner (issue 16)
-    os.chown(hive, 1000, 1000)
+    # the image's user (uid 1000, group 0 as in ansible-builder's images) owns the hive it converts, as a user running
+    # the EE on their own files would: another owner or group is refused, since the new file could not keep it
+    os.chown(hive, 1000, 0)
     with open(str(work / 'play.yml'), 'w') as f:
         f.write(PLAY % {'nics': json.dumps([E1000])})
     proc = run_in_image('ansible-playbook', '/work/play.yml', volume='%s:/work' % work)
