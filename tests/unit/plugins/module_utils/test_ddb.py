@@ -158,6 +158,21 @@ for _id, _rank in (('VEN_1AF4&DEV_1004', 2), ('VEN_1AF4&DEV_1004&SUBSYS_00081AF4
 INF_VERSION_DELTA = {'MESSAGENUMBERLIMIT': dword(258)}
 
 
+def assert_windows_records(ours, by_windows, staging, deltas=None):
+    """Every key and value of ``by_windows`` (a capture with {inf} and {label} placeholders) is in the folded hive
+    dump ``ours`` with the same type and data; ``deltas``: values whose data is known to differ, by folded name."""
+    for key, values in by_windows.items():
+        full = tuple(fold(p.replace('{inf}', staging.oem_inf).replace('{label}', staging.label))
+                     for p in ('DriverDatabase',) + key)
+        assert full in ours, 'missing key %s' % '\\'.join(full)
+        for name, (kind, data) in values.items():
+            name = fold(name.replace('{inf}', staging.oem_inf))
+            data = data.replace('{label}'.encode('utf-16-le'), staging.label.encode('utf-16-le')) \
+                .replace('{inf}'.encode('utf-16-le'), staging.oem_inf.encode('utf-16-le'))
+            expected = (deltas or {}).get(name, (kind, data))
+            assert ours[full].get(name) == expected, '%s\\%s' % ('\\'.join(full), name)
+
+
 def _stamped(dest, source, driver_ver, name='vioscsi.inf'):
     """A built INF from a virtio-win source template: INX substitutions and stampinf's DriverVer line."""
     path = make_driver_package(dest, source, dict(INX, **{'$ARCH$': 'amd64'}))
@@ -185,17 +200,7 @@ def test_staged_records_equal_windows_records_of_vioscsi(hive_copy, tmp_path):
         hive.commit(backup=False)
     assert staging.oem_inf == 'oem12.inf'       # OemInfMap fff0: oem0..oem11 taken
     for path in (system, drivers):
-        ours = folded(dump_hive(path))
-        for key, values in VIOSCSI_BY_WINDOWS.items():
-            full = tuple(fold(p.replace('{inf}', staging.oem_inf).replace('{label}', staging.label))
-                         for p in ('DriverDatabase',) + key)
-            assert full in ours, 'missing key %s' % '\\'.join(full)
-            for name, (kind, data) in values.items():
-                name = fold(name.replace('{inf}', staging.oem_inf))
-                data = data.replace('{label}'.encode('utf-16-le'), staging.label.encode('utf-16-le')) \
-                    .replace('{inf}'.encode('utf-16-le'), staging.oem_inf.encode('utf-16-le'))
-                expected = INF_VERSION_DELTA.get(name, (kind, data))
-                assert ours[full].get(name) == expected, '%s\\%s' % ('\\'.join(full), name)
+        assert_windows_records(folded(dump_hive(path)), VIOSCSI_BY_WINDOWS, staging, INF_VERSION_DELTA)
 
 
 # Windows 10, netkvm 100.83.104.19000 (virtio-win 0.1.190), installed with pnputil: lxc/distrobuilder
@@ -234,15 +239,7 @@ def test_staged_records_equal_windows_records_of_netkvm(hive_copy, tmp_path):
         hive.apply(planner.plan)
         hive.commit(backup=False)
     ours = folded(dump_hive(drivers))
-    for key, values in NETKVM_BY_WINDOWS.items():
-        full = tuple(fold(p.replace('{inf}', staging.oem_inf).replace('{label}', staging.label))
-                     for p in ('DriverDatabase',) + key)
-        assert full in ours, 'missing key %s' % '\\'.join(full)
-        for name, (kind, data) in values.items():
-            name = fold(name.replace('{inf}', staging.oem_inf))
-            data = data.replace('{label}'.encode('utf-16-le'), staging.label.encode('utf-16-le')) \
-                .replace('{inf}'.encode('utf-16-le'), staging.oem_inf.encode('utf-16-le'))
-            assert ours[full].get(name) == (kind, data), '%s\\%s' % ('\\'.join(full), name)
+    assert_windows_records(ours, NETKVM_BY_WINDOWS, staging)
     # the package serves exactly the IDs Windows recorded for it, no more
     device_ids = [k for k in ours if len(k) == 4 and k[:3] == tuple(fold(p) for p in ddb.DDB + ('DeviceIds', 'PCI'))
                   and fold(staging.oem_inf) in ours[k]]
