@@ -158,6 +158,18 @@ for _id, _rank in (('VEN_1AF4&DEV_1004', 2), ('VEN_1AF4&DEV_1004&SUBSYS_00081AF4
 INF_VERSION_DELTA = {'MESSAGENUMBERLIMIT': dword(258)}
 
 
+def _stage_on_windows10(driver, system, drivers):
+    """Stage ``driver`` into the Windows 10 SYSTEM and DRIVERS hive files, as the module does; its Staging."""
+    hives = [Hive(system, write=True, allow_dirty=True), Hive(drivers, write=True)]
+    planners = [Planner(h) for h in hives]
+    os_info = type('OsInfo', (), {'version': (10, 0), 'build': 18362, 'arch': 'amd64'})()
+    staging = driverstore.plan_stage(driver, planners[0], planners[1], os_info)
+    for hive, planner in zip(hives, planners):
+        hive.apply(planner.plan)
+        hive.commit(backup=False)
+    return staging
+
+
 def assert_windows_records(ours, by_windows, staging, deltas=None):
     """Every key and value of ``by_windows`` (a capture with {inf} and {label} placeholders) is in the folded hive
     dump ``ours`` with the same type and data; ``deltas``: values whose data is known to differ, by folded name."""
@@ -191,13 +203,7 @@ def test_staged_records_equal_windows_records_of_vioscsi(hive_copy, tmp_path):
     inf_path = _stamped(str(tmp_path / 'pkg'), os.path.join(VIRTIO_WIN, 'vioscsi.inx'), '11/12/2020,100.83.104.19000')
     target = inf.parse_target('win10', 'amd64')
     driver = inf.read_inf(inf_path, target)
-    hives = [Hive(system, write=True, allow_dirty=True), Hive(drivers, write=True)]
-    planners = [Planner(h) for h in hives]
-    os_info = type('OsInfo', (), {'version': (10, 0), 'build': 18362, 'arch': 'amd64'})()
-    staging = driverstore.plan_stage(driver, planners[0], planners[1], os_info)
-    for hive, planner in zip(hives, planners):
-        hive.apply(planner.plan)
-        hive.commit(backup=False)
+    staging = _stage_on_windows10(driver, system, drivers)
     assert staging.oem_inf == 'oem12.inf'       # OemInfMap fff0: oem0..oem11 taken
     for path in (system, drivers):
         assert_windows_records(folded(dump_hive(path)), VIOSCSI_BY_WINDOWS, staging, INF_VERSION_DELTA)
@@ -231,13 +237,7 @@ def test_staged_records_equal_windows_records_of_netkvm(hive_copy, tmp_path):
     inf_path = _stamped(str(tmp_path / 'pkg'), os.path.join(VIRTIO_WIN, 'netkvm-0.1.190.inx'),
                         '11/12/2020,100.83.104.19000', 'netkvm.inf')
     driver = inf.read_inf(inf_path, inf.parse_target('win10', 'amd64'))
-    hives = [Hive(system, write=True, allow_dirty=True), Hive(drivers, write=True)]
-    planners = [Planner(h) for h in hives]
-    os_info = type('OsInfo', (), {'version': (10, 0), 'build': 18362, 'arch': 'amd64'})()
-    staging = driverstore.plan_stage(driver, planners[0], planners[1], os_info)
-    for hive, planner in zip(hives, planners):
-        hive.apply(planner.plan)
-        hive.commit(backup=False)
+    staging = _stage_on_windows10(driver, system, drivers)
     ours = folded(dump_hive(drivers))
     assert_windows_records(ours, NETKVM_BY_WINDOWS, staging)
     # the package serves exactly the IDs Windows recorded for it, no more
