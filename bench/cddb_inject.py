@@ -14,7 +14,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
 
-from ansible_collections.sanboot.windows.plugins.module_utils import cddb, offline  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline  # noqa: E402
 from ansible_collections.sanboot.windows.tests.helpers import unpacked_hive  # noqa: E402
 
 RUNS = {1: 7, 100: 7, 2000: 5}

@@ -1,6 +1,6 @@
 """Issue 4 benchmark: iscsi_boot on each real fixture hive.
 
-Engine alone (bootjob.run_iscsi_boot in this process: open, plan, record originals, apply, atomic commit, the
+Engine alone (iscsi_boot.run_iscsi_boot in this process: open, plan, record originals, apply, atomic commit, the
 doctor's verdict) vs the whole module run (ansible-playbook with the one task, from process start to exit).
 Fresh hive copies for every run, made before the clock starts. Median of several runs.
 
@@ -19,7 +19,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
 
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot  # noqa: E402
 from ansible_collections.sanboot.windows.tests.helpers import (  # noqa: E402
     FIXTURES, make_driver_package, unpacked_hive,
 )
@@ -59,7 +59,7 @@ def main():
                     params['drivers_hive'] = os.path.join(work, 'drivers-%d' % i)
                     shutil.copyfile(unpacked_hive(drivers), params['drivers_hive'])
                 t0 = time.perf_counter()
-                result = bootjob.run_iscsi_boot(dict(params, hive=path), check_mode=False)
+                result = iscsi_boot.run_iscsi_boot(dict(params, hive=path), check_mode=False)
                 engine.append(time.perf_counter() - t0)
                 assert result['changed'] and result['ready']
                 changes = len(result['changes'])

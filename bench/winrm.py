@@ -27,7 +27,9 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != os.path.dirna
 sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
 
 # pylint: disable=wrong-import-position
-from ansible_collections.sanboot.windows.plugins.module_utils import live as wb, offline  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.backends import live as wb
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import live as live_job
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline  # noqa: E402
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import Value  # noqa: E402
 from ansible_collections.sanboot.windows.tests.helpers import FIXTURES, unpacked_hive  # noqa: E402
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.machine import Machine  # noqa: E402
@@ -49,7 +51,7 @@ def values_task(settings, count, nic):
             planner.ensure_value(('ControlSet001', 'Services', 'sanboot-bench'), Value.dword('Value%03d' % index, index))
         return {}
 
-    host = wb.LiveHost(settings)
+    host = live_job.LiveHost(settings)
     with host:
         host.read_all('iscsi_boot', {'nics': [nic]})
         result = offline.run(host.hive_path('SYSTEM'), plan, check_mode=True, backup=False, allow_dirty=True)
@@ -59,7 +61,7 @@ def values_task(settings, count, nic):
 
 
 def job_task(settings, job, params):
-    result = wb.run_live(job, params, settings)
+    result = live_job.run_live(job, params, settings)
     assert not result.get('failed'), result.get('msg')
     return len([c for c in result.get('changes', []) if c['op'] in ('set_value', 'delete_value')]), result['winrm']
 

@@ -7,8 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.sanboot.windows.plugins.module_utils import cddb
-from ansible_collections.sanboot.windows.plugins.module_utils.live import LIVE_OPTIONS
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs.live import LIVE_OPTIONS
 from ansible_collections.sanboot.windows.plugins.plugin_utils._winrm_action import LiveRegistryAction
 
 ARGUMENT_SPEC = dict(cddb.OPTIONS, hardware_ids=dict(type='list', elements='str', required=True))

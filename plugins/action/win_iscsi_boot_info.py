@@ -7,10 +7,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot
 from ansible_collections.sanboot.windows.plugins.plugin_utils._winrm_action import LiveRegistryAction
 
-ARGUMENT_SPEC = dict(bootjob.DRIVER_ARGS)
+ARGUMENT_SPEC = dict(iscsi_boot.DRIVER_ARGS)
 
 
 class ActionModule(LiveRegistryAction):

@@ -226,7 +226,8 @@ results:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sanboot.windows.plugins.module_utils import cddb, offline
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 
 

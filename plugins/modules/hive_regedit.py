@@ -150,7 +150,7 @@ results:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sanboot.windows.plugins.module_utils import offline
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 
 

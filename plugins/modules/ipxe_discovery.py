@@ -188,7 +188,7 @@ skipped:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sanboot.windows.plugins.module_utils import discovery
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import discovery
 
 
 def main():

@@ -245,19 +245,19 @@ control_sets:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, offline
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot, offline
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 
 
 def main():
-    argument_spec = dict(bootjob.CONVERSION_ARGS)
+    argument_spec = dict(iscsi_boot.CONVERSION_ARGS)
     argument_spec.update(offline.HIVE_ARGS)
-    argument_spec.update(bootjob.OPTION_ARGS)
-    argument_spec.update(bootjob.FIRST_BOOT_ARGS)
+    argument_spec.update(iscsi_boot.OPTION_ARGS)
+    argument_spec.update(iscsi_boot.FIRST_BOOT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[('state', 'present', ('nics',))], **offline.TARGET_CHOICE)
     try:
-        result = bootjob.run_iscsi_boot(module.params, module.check_mode)
+        result = iscsi_boot.run_iscsi_boot(module.params, module.check_mode)
     except RegistryError as exc:
         module.fail_json(msg=str(exc))
     for warning in result.pop('warnings', []):

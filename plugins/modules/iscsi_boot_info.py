@@ -144,16 +144,16 @@ results:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, offline
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot, offline
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 
 
 def main():
     argument_spec = dict((k, v) for k, v in offline.HIVE_ARGS.items() if k not in ('backup', 'allow_dirty'))
-    argument_spec.update(bootjob.OPTION_ARGS)
+    argument_spec.update(iscsi_boot.OPTION_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **offline.TARGET_CHOICE)
     try:
-        result = bootjob.run_iscsi_boot_info(module.params)
+        result = iscsi_boot.run_iscsi_boot_info(module.params)
     except RegistryError as exc:
         module.fail_json(msg=str(exc))
     for warning in result.pop('warnings', []):

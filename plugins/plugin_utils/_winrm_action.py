@@ -4,7 +4,7 @@
 """FOR INTERNAL COLLECTION USE ONLY: the controller side shared by the win_* action plugins.
 
 The action plugins never call Ansible's connection: they validate their arguments like a module would,
-take the host's WinRM connection variables, and hand over to module_utils.live, which talks to
+take the host's WinRM connection variables, and hand over to module_utils.jobs.live, which talks to
 the host with pywinrm in one shell (stock cmd.exe commands only, so stock Windows 7 SP1 works).
 """
 
@@ -17,7 +17,8 @@ import os
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
-from ansible_collections.sanboot.windows.plugins.module_utils import live
+from ansible_collections.sanboot.windows.plugins.module_utils.backends import live
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs.live import run_live
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 
 # Ansible's winrm connection options and their variables, in the order that plugin gives them precedence (later
@@ -122,7 +123,7 @@ class LiveRegistryAction(ActionBase):
             params = self._resolve_paths(params)
             settings = self.settings(task_vars)
             secrets, user = settings.secrets(), settings.user
-            out = live.run_live(self.JOB, params, settings, check_mode=bool(self._task.check_mode))
+            out = run_live(self.JOB, params, settings, check_mode=bool(self._task.check_mode))
         except RegistryError as exc:
             result.update(failed=True, msg=live.redact(to_text(exc), secrets, user))
             return result

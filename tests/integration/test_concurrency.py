@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot
 from ansible_collections.sanboot.windows.tests.helpers import COLLECTIONS, unpacked_hive
 from ansible_collections.sanboot.windows.tests.regreaders import dump_libregf
 
@@ -60,7 +60,7 @@ def test_twenty_runs_on_one_hive_each_keep_their_nic(tmp_path):
     lost = [n for n in range(RUNS) if 'PCI#VEN_8086&DEV_1%03X' % n not in cddb]
     assert not lost, 'the NICs of runs %s were lost' % lost
     assert set(cddb['PCI#VEN_8086&DEV_1%03X' % n]['Service'][2] for n in range(RUNS)) == {'E1G60'}
-    report = bootjob.run_iscsi_boot_info(dict(hive=hive, nics=[nic(i) for i in range(RUNS)], drivers=[]))
+    report = iscsi_boot.run_iscsi_boot_info(dict(hive=hive, nics=[nic(i) for i in range(RUNS)], drivers=[]))
     assert report['ready'] is True, [f['id'] for f in report['findings']]
 
     # One backup for the twenty runs: the hive before the first of them.

@@ -15,7 +15,8 @@ import pytest
 
 pytest.importorskip('guestfs')
 
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, image, offline  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot, offline
+from ansible_collections.sanboot.windows.plugins.module_utils.backends import image  # noqa: E402
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError  # noqa: E402
 from ansible_collections.sanboot.windows.tests.helpers import (  # noqa: E402
     COLLECTIONS, FIXTURES, dump_hive, make_windows_image, pe_stub64, read_from_image, read_many_from_image,
@@ -90,7 +91,7 @@ def test_convert_two_images_in_one_appliance_then_nothing_changes_then_undo(tmp_
     images = [dict(path=seven, format=None, root=None), dict(path=ten, format='qcow2', root=None)]
     p = dict(images=images, nics=[VIRTIO], drivers=[virtio_package], templates={}, allow_dirty=True, backup=True)
 
-    result = bootjob.run_iscsi_boot(p, check_mode=False)
+    result = iscsi_boot.run_iscsi_boot(p, check_mode=False)
     assert result['changed'] and [r['ready'] for r in result['results']] == [True, True]
     for r in result['results']:
         assert r['root'] == '/dev/sda1:/Windows' if r['image'] == seven else '/dev/sdb1:/Windows'
@@ -130,12 +131,12 @@ def test_convert_two_images_in_one_appliance_then_nothing_changes_then_undo(tmp_
 
     # Again, in one appliance: nothing to change, identical files are not rewritten, no image file is written.
     before = sha(seven), sha(ten)
-    again = bootjob.run_iscsi_boot(p, check_mode=False)
+    again = iscsi_boot.run_iscsi_boot(p, check_mode=False)
     assert not again['changed'] and [r['files_written'] for r in again['results']] == [[], []]
     assert (sha(seven), sha(ten)) == before
 
     # Undo: the hives read back exactly as they were, the staged files and the first-boot step are gone.
-    undone = bootjob.run_iscsi_boot(dict(images=images, state='absent', allow_dirty=True, backup=False),
+    undone = iscsi_boot.run_iscsi_boot(dict(images=images, state='absent', allow_dirty=True, backup=False),
                                     check_mode=False)
     assert [r['changed'] for r in undone['results']] == [True, True]
     assert len(undone['results'][1]['files_removed']) == 7
@@ -150,10 +151,10 @@ def test_convert_two_images_in_one_appliance_then_nothing_changes_then_undo(tmp_
 def test_check_mode_and_doctor_leave_the_image_byte_identical(tmp_path):
     img = make_windows_image(str(tmp_path / 'win7.qcow2'), fmt='qcow2')
     before = sha(img)
-    result = bootjob.run_iscsi_boot(dict(images=[dict(path=img), dict(path=img)], nics=[E1000], drivers=[]),
+    result = iscsi_boot.run_iscsi_boot(dict(images=[dict(path=img), dict(path=img)], nics=[E1000], drivers=[]),
                                     check_mode=True)
     assert [r['changed'] for r in result['results']] == [True, True]
-    report = bootjob.run_iscsi_boot_info(dict(image=img, nics=[E1000], drivers=[]))
+    report = iscsi_boot.run_iscsi_boot_info(dict(image=img, nics=[E1000], drivers=[]))
     assert report['ready'] is False and report['os']['version'] == '6.1'
     assert 'nic-not-boot-critical' in [f['id'] for f in report['findings']]
     assert sha(img) == before
@@ -178,12 +179,12 @@ def test_bad_images_fail_clearly_and_stay_unchanged(tmp_path):
     states = dict((p, sha(p)) for p in (plain, truncated))
     for img in (plain, truncated):
         with pytest.raises(RegistryError, match='no Windows installation found|cannot|not'):
-            bootjob.run_iscsi_boot(dict(image=img, nics=[E1000], drivers=[]), check_mode=False)
+            iscsi_boot.run_iscsi_boot(dict(image=img, nics=[E1000], drivers=[]), check_mode=False)
     assert dict((p, sha(p)) for p in states) == states
     with pytest.raises(RegistryError, match='does not exist'):
-        bootjob.run_iscsi_boot(dict(image=str(tmp_path / 'nope.img'), nics=[E1000], drivers=[]), check_mode=False)
+        iscsi_boot.run_iscsi_boot(dict(image=str(tmp_path / 'nope.img'), nics=[E1000], drivers=[]), check_mode=False)
     with pytest.raises(RegistryError, match='is a directory'):
-        bootjob.run_iscsi_boot(dict(image=str(tmp_path), nics=[E1000], drivers=[]), check_mode=False)
+        iscsi_boot.run_iscsi_boot(dict(image=str(tmp_path), nics=[E1000], drivers=[]), check_mode=False)
 
 
 @pytest.mark.xdist_group('image-convert')
@@ -196,7 +197,7 @@ def test_image_open_for_writing_elsewhere_is_refused(tmp_path):
                 break
             time.sleep(0.05)
         with pytest.raises(RegistryError, match='open for writing by another process \\(PID %d' % holder.pid):
-            bootjob.run_iscsi_boot(dict(image=img, nics=[E1000], drivers=[]), check_mode=False)
+            iscsi_boot.run_iscsi_boot(dict(image=img, nics=[E1000], drivers=[]), check_mode=False)
     finally:
         holder.kill()
         holder.wait()
@@ -208,7 +209,7 @@ def test_full_file_system_fails_and_leaves_the_image_unchanged(tmp_path, virtio_
     img = make_windows_image(str(tmp_path / 'full.raw'), size_mb=32, software=None, fill=True)
     before = sha(img)
     with pytest.raises(RegistryError, match='[Nn]o space|ENOSPC|not changed'):
-        bootjob.run_iscsi_boot(dict(image=img, nics=[VIRTIO], drivers=[virtio_package], templates={}, backup=False),
+        iscsi_boot.run_iscsi_boot(dict(image=img, nics=[VIRTIO], drivers=[virtio_package], templates={}, backup=False),
                                check_mode=False)
     assert sha(img) == before
 
@@ -216,8 +217,8 @@ def test_full_file_system_fails_and_leaves_the_image_unchanged(tmp_path, virtio_
 KILL_SCRIPT = r'''
 import sys
 sys.path.insert(0, %(collections)r)
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob
-bootjob.run_iscsi_boot(dict(image=sys.argv[1], nics=[{'id': 'PCI\\VEN_8086&DEV_100E', 'service': 'E1G60'}],
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot
+iscsi_boot.run_iscsi_boot(dict(image=sys.argv[1], nics=[{'id': 'PCI\\VEN_8086&DEV_100E', 'service': 'E1G60'}],
                             drivers=[], backup=False), check_mode=False)
 print('done', flush=True)
 '''
@@ -232,7 +233,7 @@ def test_killed_run_leaves_the_image_unchanged_or_complete(tmp_path):
     # What a finished run leaves, computed by the same job on a hive file (no appliance needed).
     local = read_from_image(master, SYSTEM, str(tmp_path / 'SYSTEM'))
     software = read_from_image(master, '/Windows/System32/config/SOFTWARE', str(tmp_path / 'SOFTWARE'))
-    bootjob.run_iscsi_boot(dict(hive=local, software_hive=software, backup=False, drivers=[],
+    iscsi_boot.run_iscsi_boot(dict(hive=local, software_hive=software, backup=False, drivers=[],
                                 nics=[{'id': 'PCI\\VEN_8086&DEV_100E', 'service': 'E1G60'}]), check_mode=False)
     complete = dump_hive(local)
     assert complete != original
@@ -258,8 +259,8 @@ def test_killed_run_leaves_the_image_unchanged_or_complete(tmp_path):
 CONCURRENT_SCRIPT = r'''
 import json, sys, time
 sys.path.insert(0, %(collections)r)
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob
-result = bootjob.run_iscsi_boot(dict(image=sys.argv[1], nics=[{'id': sys.argv[2], 'service': 'E1G60'}], drivers=[],
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot
+result = iscsi_boot.run_iscsi_boot(dict(image=sys.argv[1], nics=[{'id': sys.argv[2], 'service': 'E1G60'}], drivers=[],
                                      backup=True), check_mode=False)
 result['finished'] = time.time()
 print(json.dumps(result))

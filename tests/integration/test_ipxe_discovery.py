@@ -337,9 +337,9 @@ def test_discovery_result_and_rerun_changes_nothing(server, discovered):
 def engine():
     pytest.importorskip('hivex')
     sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
-    from ansible_collections.sanboot.windows.plugins.module_utils import bootjob
+    from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot
     from ansible_collections.sanboot.windows.tests import helpers
-    return bootjob, helpers
+    return iscsi_boot, helpers
 
 
 VIRTIO = {'drivers': [os.path.join(ROOT, 'tests', 'fixtures', 'inf', 'virtio-win')], 'templates': {}}
@@ -351,7 +351,7 @@ OTHER = {  # a NIC the hive was not prepared for
 
 @pytest.mark.parametrize('machine', sorted(MACHINES))
 def test_iscsi_boot_with_discovered_nic_is_ready(tmp_path, discovered, engine, machine):
-    bootjob, helpers = engine
+    iscsi_boot, helpers = engine
     _res, files = discovered
     spec = MACHINES[machine]
     model = spec['nics'][spec.get('boot_through', 0)]['model']
@@ -367,14 +367,14 @@ def test_iscsi_boot_with_discovered_nic_is_ready(tmp_path, discovered, engine, m
     params = dict(hive=hive, software_hive=helpers.unpacked_hive('phony-win7-32.SOFTWARE'), nics=nics,
                   drivers=[], allow_dirty=True, backup=False)
     params.update(extra)
-    assert bootjob.run_iscsi_boot_info(params)['ready'] is False
-    result = bootjob.run_iscsi_boot(params, check_mode=False)
+    assert iscsi_boot.run_iscsi_boot_info(params)['ready'] is False
+    result = iscsi_boot.run_iscsi_boot(params, check_mode=False)
     assert result['changed'] and result['ready'], result['findings']
-    after = bootjob.run_iscsi_boot_info(params)
+    after = iscsi_boot.run_iscsi_boot_info(params)
     assert after['ready'] is True, after['findings']
     assert [n['id'] for n in after['nics']] == [nics[0]['id']]
     # ready for that NIC, not for any NIC
-    other = bootjob.run_iscsi_boot_info(dict(params, nics=[OTHER[model]], drivers=[]))
+    other = iscsi_boot.run_iscsi_boot_info(dict(params, nics=[OTHER[model]], drivers=[]))
     assert other['ready'] is False
 
 
@@ -424,7 +424,7 @@ def test_nginx_site_logs_reports_and_refused_clients_do_not_count(server, boots,
     with open(server.nginx_log) as f:
         lines = f.read().splitlines()
     assert len(lines) == 2 and lines[1].startswith('127.0.0.1 - - [') and '" 403 ' in lines[1]
-    from ansible_collections.sanboot.windows.plugins.module_utils import discovery
+    from ansible_collections.sanboot.windows.plugins.module_utils.jobs import discovery
     result = discovery.parse_files([server.nginx_log])
     facts = result['machines']['52:54:00:d1:5c:01']
     assert facts['client'] == '10.0.2.15'

@@ -19,7 +19,7 @@ pytest.importorskip('hivex')
 pytest.importorskip('winrm')
 
 # pylint: disable=wrong-import-position
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot  # noqa: E402
 from ansible_collections.sanboot.windows.tests.helpers import FIXTURES, ROOT, dump_hive, unpacked_hive  # noqa: E402
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.machine import Machine  # noqa: E402
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.server import Endpoint  # noqa: E402
@@ -199,7 +199,7 @@ def _offline(tmp, name, params, software, drivers=None):
     if drivers:
         shutil.copyfile(drivers, copy + '.DRIVERS')
         os.chmod(copy + '.DRIVERS', 0o644)
-    bootjob.run_iscsi_boot(dict(params, hive=copy, software_hive=unpacked_hive(software), backup=False,
+    iscsi_boot.run_iscsi_boot(dict(params, hive=copy, software_hive=unpacked_hive(software), backup=False,
                                 allow_dirty=True, drivers_hive=copy + '.DRIVERS' if drivers else None),
                            check_mode=False)
     return dump_hive(copy)

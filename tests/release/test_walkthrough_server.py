@@ -29,7 +29,7 @@ import yaml
 pytest.importorskip('hivex')
 
 # pylint: disable=wrong-import-position
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot  # noqa: E402
 from ansible_collections.sanboot.windows.tests.bootnet import (  # noqa: E402
     IPXE_LKRN, NamespacedServer, missing_tools, parse_probe,
 )
@@ -84,7 +84,7 @@ def prepared_windows7_image(path, base):
         tmp = hive + '.%d.tmp' % os.getpid()
         shutil.copyfile(unpacked_hive('win7-sp1-x86.SYSTEM'), tmp)
         os.chmod(tmp, 0o644)
-        bootjob.run_iscsi_boot(dict(hive=tmp, software_hive=unpacked_hive('phony-win7-32.SOFTWARE'),
+        iscsi_boot.run_iscsi_boot(dict(hive=tmp, software_hive=unpacked_hive('phony-win7-32.SOFTWARE'),
                                     nics=[{'id': E1000, 'service': 'E1G60'}], auto_reboot=False, backup=False),
                                check_mode=False)
         os.replace(tmp, hive)
@@ -209,7 +209,7 @@ def test_pc2_discovered_prepared_and_served(walked):
     assert re.search(r'pc2: %s \(.*\): ready' % re.escape(walked['pc2_image']), walked['out']), walked['out'][-5000:]
     hive = read_from_image(walked['pc2_image'], '/Windows/System32/config/SYSTEM',
                            os.path.join(walked['base'], 'pc2-SYSTEM'))
-    report = bootjob.run_iscsi_boot_info(dict(hive=hive, nics=[{'id': E1000, 'service': 'E1G60'}], drivers=[]))
+    report = iscsi_boot.run_iscsi_boot_info(dict(hive=hive, nics=[{'id': E1000, 'service': 'E1G60'}], drivers=[]))
     assert report['ready'] is True and report['converted'] is True, report['findings']
     assert 'iqn.2025-01.org.example.boot:pc2' in walked['live'] and walked['pc2_image'] in walked['live']
     with open(os.path.join(walked['serve'], 'hosts', PC2_MAC.replace(':', '-') + '.ipxe')) as f:

@@ -18,7 +18,7 @@ import yaml
 pytest.importorskip('hivex')
 
 # pylint: disable=wrong-import-position
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot  # noqa: E402
 from ansible_collections.sanboot.windows.tests.helpers import (  # noqa: E402
     dump_hive, make_windows_image, read_from_image, unpacked_hive,
 )
@@ -64,7 +64,7 @@ def test_walkthrough_image_pipeline(user, tmp_path):
     # the placed raw image holds a SYSTEM hive that is ready for the e1000 (read back without libguestfs)
     hive = read_from_image(placed, '/Windows/System32/config/SYSTEM', str(tmp_path / 'SYSTEM'), fmt='raw')
     assert hive is not None
-    report = bootjob.run_iscsi_boot_info(dict(hive=hive, nics=[E1000], drivers=[]))
+    report = iscsi_boot.run_iscsi_boot_info(dict(hive=hive, nics=[E1000], drivers=[]))
     assert report['ready'] is True and report['converted'] is True, report['findings']
     # the guide's promise: the previous hive is kept beside the image
     assert [n for n in os.listdir(os.path.dirname(image)) if n.startswith('win7.qcow2.SYSTEM.') and n.endswith('~')]
@@ -103,6 +103,6 @@ def test_walkthrough_winrm(user, tmp_path):
     copy = str(tmp_path / 'offline-SYSTEM')
     shutil.copyfile(unpacked_hive('win7-sp1-x86.SYSTEM'), copy)
     os.chmod(copy, 0o644)
-    bootjob.run_iscsi_boot(dict(hive=copy, software_hive=unpacked_hive('phony-win7-32.SOFTWARE'), nics=[E1000],
+    iscsi_boot.run_iscsi_boot(dict(hive=copy, software_hive=unpacked_hive('phony-win7-32.SOFTWARE'), nics=[E1000],
                                 auto_reboot=False, backup=False), check_mode=False)
     assert dump_hive(machine.system) == dump_hive(copy)

@@ -685,7 +685,8 @@ class Context(object):
         """Windows 8+: the DriverDatabase records pnputil leaves in the DRIVERS hive, as the engine writes them when it
         stages a package offline (module_utils/driverstore.py: our reading of Windows' records, docs/how-it-works.md
         section 4; Windows' own pnputil is the real thing). Returns the published name (oemN.inf)."""
-        from ansible_collections.sanboot.windows.plugins.module_utils import driverstore, iscsiboot, offline
+        from ansible_collections.sanboot.windows.plugins.module_utils.windows import driverstore, iscsiboot
+        from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline
         from ansible_collections.sanboot.windows.plugins.module_utils.inf.install import read_inf
         from ansible_collections.sanboot.windows.plugins.module_utils.inf.target import parse_target
         os_info = iscsiboot.OsInfo()

@@ -6,8 +6,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.sanboot.windows.plugins.module_utils import cddb, offline
-from ansible_collections.sanboot.windows.plugins.module_utils.hive import Hive
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError, Value
 
 pytest.importorskip('hivex')

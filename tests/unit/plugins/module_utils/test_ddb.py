@@ -11,8 +11,9 @@ import struct
 
 import pytest
 
-from ansible_collections.sanboot.windows.plugins.module_utils import ddb, driverstore, inf, signing
-from ansible_collections.sanboot.windows.plugins.module_utils.hive import Hive
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import ddb, driverstore, signing
+from ansible_collections.sanboot.windows.plugins.module_utils import inf
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
     REG_BINARY, REG_DWORD, REG_MULTI_SZ, REG_NONE, REG_SZ, Planner, Value, fold,
 )
@@ -378,7 +379,7 @@ def _covered(path, declared):
 
 
 def test_driver_database_reads_stay_in_the_declared_read_set(hive_copy):
-    from ansible_collections.sanboot.windows.plugins.module_utils import iscsiboot, nicpackage
+    from ansible_collections.sanboot.windows.plugins.module_utils.windows import iscsiboot, nicpackage
     system = Recording(Hive(unpacked_hive(WIN10), allow_dirty=True))
     drivers = Recording(Hive(unpacked_hive('win10-1903-x64.DRIVERS')))
     nic = iscsiboot.parse_nic('PCI\\VEN_8086&DEV_10D3&SUBSYS_07D015AD&REV_00')
@@ -398,7 +399,7 @@ def test_driver_database_reads_stay_in_the_declared_read_set(hive_copy):
 # Undo: what Windows has made its own stays
 
 def test_absent_keeps_a_package_windows_has_installed_since_and_takes_back_the_rest(hive_copy, tmp_path):
-    from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, offline
+    from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot, offline
     system, drivers = hive_copy(WIN10), hive_copy('win10-1903-x64.DRIVERS')
     package = os.path.dirname(make_driver_package(str(tmp_path / 'pkg'), os.path.join(
         VIRTIO_WIN, 'netkvm_w10_template.inf'), {'$ARCH$': 'amd64'}, name='netkvm.inf'))
@@ -406,14 +407,14 @@ def test_absent_keeps_a_package_windows_has_installed_since_and_takes_back_the_r
              nics=['PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00'], drivers=[package], allow_dirty=True,
              backup=False)
     before = dump_hive(system)
-    staged = bootjob.run_iscsi_boot(p, check_mode=False)
+    staged = iscsi_boot.run_iscsi_boot(p, check_mode=False)
     label = staged['nics'][0]['driver_database']['package']
     assert staged['files_to_copy'] and staged['nics'][0]['driver_database']['published_inf'] == 'oem12.inf'
     # Windows installs the package on the adapter at the first boot: its class key names the published INF.
     offline.run(system, offline.plan_regedit('CurrentControlSet\\Control\\Class\\{4d36e972-e325-11ce-bfc1-'
                                              '08002be10318}\\0042', name='InfPath', data='oem12.inf'),
                 allow_dirty=True, backup=False)
-    undone = bootjob.run_iscsi_boot(dict(p, state='absent'), check_mode=False)
+    undone = iscsi_boot.run_iscsi_boot(dict(p, state='absent'), check_mode=False)
     assert undone['packages_kept'] == ['oem12.inf'] and not undone['packages_removed']
     assert any('oem12.inf' in w and 'stays' in w for w in undone['warnings'])
     after = Hive(system, allow_dirty=True)
@@ -431,9 +432,10 @@ def test_absent_keeps_a_package_windows_has_installed_since_and_takes_back_the_r
 
 
 def test_first_boot_is_for_images_and_the_doctor_reads_boot_driver_signatures():
-    from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, iscsiboot, nicpackage
+    from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot
+    from ansible_collections.sanboot.windows.plugins.module_utils.windows import iscsiboot, nicpackage
     with pytest.raises(iscsiboot.BootError, match='first_boot needs an image'):
-        bootjob.run_iscsi_boot(dict(hive=unpacked_hive(WIN10), nics=['8086:10d3'], first_boot=True,
+        iscsi_boot.run_iscsi_boot(dict(hive=unpacked_hive(WIN10), nics=['8086:10d3'], first_boot=True,
                                     allow_dirty=True), check_mode=True)
 
     class View(object):

@@ -22,7 +22,9 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.sanboot.windows.plugins.module_utils import discovery, inf, iscsiboot
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import discovery
+from ansible_collections.sanboot.windows.plugins.module_utils import inf
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import iscsiboot
 
 IPXE = 'ipxe=1.0.0+git-20190125.36a4c85-5.1&plat=pcbios'
 E1000 = 'nic0=52%3A54%3A00%3Ad1%3A5c%3A01,PCI,00000020,8086,100e,1af4,1100,03,020000,00,82540em'

@@ -14,8 +14,9 @@ import time
 
 import pytest
 
-from ansible_collections.sanboot.windows.plugins.module_utils import cddb, offline
-from ansible_collections.sanboot.windows.plugins.module_utils.hive import Hive, HiveError
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive, HiveError
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import Value
 
 pytest.importorskip('hivex')
@@ -223,7 +224,8 @@ def test_backup_is_the_old_file_and_optional(hive_copy):
 CRASH_SCRIPT = r'''
 import sys
 sys.path.insert(0, %(collections)r)
-from ansible_collections.sanboot.windows.plugins.module_utils import cddb, offline
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline
 ids = ['PCI\\VEN_%%04X&DEV_BEEF' %% i for i in range(400)]
 def plan(hive, planner):
     return cddb.plan_critical_device(hive, planner, ids, service='E1G60', guid=cddb.class_guid(class_name='Net'))

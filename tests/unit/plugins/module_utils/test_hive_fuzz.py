@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from ansible_collections.sanboot.windows.plugins.module_utils import offline
-from ansible_collections.sanboot.windows.plugins.module_utils.hive import Hive
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 
 pytest.importorskip('hivex')

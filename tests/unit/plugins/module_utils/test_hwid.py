@@ -6,7 +6,9 @@ from __future__ import absolute_import, division, print_function
 
 import pytest
 
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, cddb, hwid, inf, iscsiboot
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb, hwid, iscsiboot
+from ansible_collections.sanboot.windows.plugins.module_utils import inf
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 
 LSPCI_NN = '00:03.0 Ethernet controller [0200]: Intel Corporation 82540EM Gigabit Ethernet Controller [8086:100e] (rev 03)'
@@ -69,8 +71,8 @@ def test_every_module_takes_the_same_pci_forms():
 def test_a_dual_port_card_is_one_entry_per_port():
     ports = [{'id': '8086:10d3', 'location': 'PCIROOT(0)#PCI(1C00)#PCI(0000)'},
              {'id': '8086:10d3', 'location': 'PCIROOT(0)#PCI(1C00)#PCI(0001)'}]
-    assert [n.location for n in bootjob.parse_nics(ports)] == [p['location'] for p in ports]
+    assert [n.location for n in iscsi_boot.parse_nics(ports)] == [p['location'] for p in ports]
     with pytest.raises(RegistryError, match='give each its location'):
-        bootjob.parse_nics(['8086:10d3', 'PCI\\VEN_8086&DEV_10D3'])
+        iscsi_boot.parse_nics(['8086:10d3', 'PCI\\VEN_8086&DEV_10D3'])
     with pytest.raises(RegistryError, match='with the same location'):
-        bootjob.parse_nics([ports[0], dict(ports[0])])
+        iscsi_boot.parse_nics([ports[0], dict(ports[0])])

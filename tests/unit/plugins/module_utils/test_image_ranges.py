@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from ansible_collections.sanboot.windows.plugins.module_utils.image import BLOCK, changed_ranges
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.image import BLOCK, changed_ranges
 
 
 def apply(old, ranges, size):

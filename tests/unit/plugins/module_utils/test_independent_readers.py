@@ -8,8 +8,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.sanboot.windows.plugins.module_utils import offline, regf
-from ansible_collections.sanboot.windows.plugins.module_utils.hive import HiveError
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline
+from ansible_collections.sanboot.windows.plugins.module_utils.backends import regf
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import HiveError
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
     REG_EXPAND_SZ, REG_MULTI_SZ, REG_SZ, Value,
 )

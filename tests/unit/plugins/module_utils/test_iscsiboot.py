@@ -9,8 +9,9 @@ import os
 
 import pytest
 
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, iscsiboot, offline
-from ansible_collections.sanboot.windows.plugins.module_utils.hive import Hive, HiveError
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot, offline
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import iscsiboot
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive, HiveError
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 
 pytest.importorskip('hivex')
@@ -94,15 +95,15 @@ def test_convert_report_and_restore(hive_copy, reg_cross_check, netkvm, system_n
     original_drivers = dump_hive(extra['drivers_hive']) if 'drivers_hive' in extra else None
     p = params(path, software, nic, extra)
 
-    before = bootjob.run_iscsi_boot_info(p)
+    before = iscsi_boot.run_iscsi_boot_info(p)
     assert before['os']['family'] == family
     assert before['ready'] is False
     assert errors(before['findings']), 'the untouched hive must not be ready'
 
-    checked = bootjob.run_iscsi_boot(p, check_mode=True)
+    checked = iscsi_boot.run_iscsi_boot(p, check_mode=True)
     assert checked['changed'] and checked['ready'] and sha(path) == sha(unpacked_hive(system_name))
 
-    result = bootjob.run_iscsi_boot(p, check_mode=False)
+    result = iscsi_boot.run_iscsi_boot(p, check_mode=False)
     assert result['changed'] and result['ready'], errors(result['findings'])
     assert timeless(result['changes']) == timeless(checked['changes'])
     reg_cross_check(unpacked_hive(system_name), path, reg_for_hive(result['reg'], 'SYSTEM'))
@@ -110,27 +111,27 @@ def test_convert_report_and_restore(hive_copy, reg_cross_check, netkvm, system_n
         reg_cross_check(unpacked_hive(DRIVERS[system_name]), extra['drivers_hive'],
                         reg_for_hive(result['reg'], 'DRIVERS'), prefix='HKEY_LOCAL_MACHINE\\DRIVERS')
 
-    after = bootjob.run_iscsi_boot_info(p)
+    after = iscsi_boot.run_iscsi_boot_info(p)
     assert after['ready'] is True, after['findings']
     assert after['converted'] is True
     nic_id = iscsiboot.parse_nic(nic).most_specific
     assert [n['id'] for n in after['nics']] == [nic_id]
 
-    again = bootjob.run_iscsi_boot(p, check_mode=False)
+    again = iscsi_boot.run_iscsi_boot(p, check_mode=False)
     assert not again['changed'], again['changes']
 
-    restored = bootjob.run_iscsi_boot(dict(p, state='absent'), check_mode=False)
+    restored = iscsi_boot.run_iscsi_boot(dict(p, state='absent'), check_mode=False)
     assert restored['changed'] and restored['restored'] > 0
     assert dump_hive(path) == original, 'state=absent must put back exactly what was there'
     if original_drivers is not None:
         assert dump_hive(extra['drivers_hive']) == original_drivers
-    assert not bootjob.run_iscsi_boot(dict(p, state='absent'), check_mode=False)['changed']
-    assert bootjob.run_iscsi_boot_info(p)['ready'] is False
+    assert not iscsi_boot.run_iscsi_boot(dict(p, state='absent'), check_mode=False)['changed']
+    assert iscsi_boot.run_iscsi_boot_info(p)['ready'] is False
 
 
 def test_what_is_written_on_windows_7(hive_copy):
     path = hive_copy('win7-sp1-x86.SYSTEM')
-    bootjob.run_iscsi_boot(params(path, 'phony-win7-32.SOFTWARE', {'id': E1000, 'service': 'E1G60'}, {},
+    iscsi_boot.run_iscsi_boot(params(path, 'phony-win7-32.SOFTWARE', {'id': E1000, 'service': 'E1G60'}, {},
                                   auto_reboot=False), check_mode=False)
     hive = Hive(path)
     cs = ('ControlSet001',)
@@ -155,7 +156,7 @@ def test_what_is_written_on_windows_7(hive_copy):
 
 def test_what_is_written_on_windows_8_1(hive_copy):
     path, drivers = hive_copy('win81-x64-dirty.SYSTEM'), hive_copy('win81-x64.DRIVERS')
-    result = bootjob.run_iscsi_boot(params(path, None, E1000_81, {'drivers_hive': drivers}), check_mode=False)
+    result = iscsi_boot.run_iscsi_boot(params(path, None, E1000_81, {'drivers_hive': drivers}), check_mode=False)
     record = result['nics'][0]['driver_database']
     assert record['state'] == 'copied from DRIVERS' and record['inf'] == 'nete1g3e.inf'
     # Windows' own records, unchanged: DRIVERS is not written, SYSTEM now holds the same keys and values.
@@ -186,11 +187,11 @@ def test_start_override_is_removed_and_restored(hive_copy, netkvm):
     original = dump_hive(path)
     p = params(path, 'phony-win10.SOFTWARE', VIRTIO_FULL, {'drivers': [netkvm],
                                                            'drivers_hive': hive_copy('win10-1903-x64.DRIVERS')})
-    assert 'start-override' in errors(bootjob.run_iscsi_boot_info(p)['findings'])
-    result = bootjob.run_iscsi_boot(p, check_mode=False)
+    assert 'start-override' in errors(iscsi_boot.run_iscsi_boot_info(p)['findings'])
+    result = iscsi_boot.run_iscsi_boot(p, check_mode=False)
     assert any(c['op'] == 'delete_key' and c['key'].endswith('iScsiPrt\\StartOverride') for c in result['changes'])
     assert not Hive(path).key_exists(('ControlSet001', 'Services', 'iScsiPrt', 'StartOverride'))
-    bootjob.run_iscsi_boot(dict(p, state='absent'), check_mode=False)
+    iscsi_boot.run_iscsi_boot(dict(p, state='absent'), check_mode=False)
     assert dump_hive(path) == original
 
 
@@ -200,18 +201,18 @@ def test_device_policy_is_reset_with_a_warning_and_restored(hive_copy):
                                            type_name='dword'), backup=False)
     original = dump_hive(path)
     p = params(path, None, {'id': E1000, 'service': 'E1G60'}, {})
-    assert 'device-policy' in errors(bootjob.run_iscsi_boot_info(p)['findings'])
-    result = bootjob.run_iscsi_boot(p, check_mode=False)
+    assert 'device-policy' in errors(iscsi_boot.run_iscsi_boot_info(p)['findings'])
+    result = iscsi_boot.run_iscsi_boot(p, check_mode=False)
     assert any('DisableCDDB was 1' in w for w in result['warnings'])
     assert Hive(path).dword(('ControlSet001', 'Control', 'PnP'), 'DisableCDDB') == 0
-    bootjob.run_iscsi_boot(dict(p, state='absent'), check_mode=False)
+    iscsi_boot.run_iscsi_boot(dict(p, state='absent'), check_mode=False)
     assert dump_hive(path) == original
 
 
 def test_options_off_leave_things_and_the_doctor_notices(hive_copy):
     path = hive_copy('win7-sp1-x86.SYSTEM')
     p = params(path, None, {'id': E1000, 'service': 'E1G60'}, {}, wfp_filter_optional=False, boot_driver_flags=False)
-    result = bootjob.run_iscsi_boot(p, check_mode=False)
+    result = iscsi_boot.run_iscsi_boot(p, check_mode=False)
     assert not result['ready'] and errors(result['findings']) == ['wfp-filter-bound']
     assert Hive(path).dword(('ControlSet001', 'Control'), 'BootDriverFlags') == 0
 
@@ -220,12 +221,12 @@ def test_later_runs_keep_the_first_originals(hive_copy):
     path = hive_copy('win7-sp1-x86.SYSTEM')
     original = dump_hive(path)
     p = params(path, None, {'id': E1000, 'service': 'E1G60'}, {})
-    bootjob.run_iscsi_boot(p, check_mode=False)
+    iscsi_boot.run_iscsi_boot(p, check_mode=False)
     # A second run with more: another control set and AutoReboot.
-    more = bootjob.run_iscsi_boot(dict(p, control_sets='all', auto_reboot=False), check_mode=False)
+    more = iscsi_boot.run_iscsi_boot(dict(p, control_sets='all', auto_reboot=False), check_mode=False)
     assert more['changed'] and more['control_sets'] == ['ControlSet001', 'ControlSet002']
     assert Hive(path).dword(('ControlSet002', 'Services', 'iScsiPrt'), 'Start') == 0
-    bootjob.run_iscsi_boot(dict(p, state='absent'), check_mode=False)
+    iscsi_boot.run_iscsi_boot(dict(p, state='absent'), check_mode=False)
     assert dump_hive(path) == original
 
 
@@ -239,17 +240,17 @@ def test_inconsistent_or_incomplete_hives_fail_and_stay_identical(hive_copy, sys
     path = hive_copy(system_name)
     before = sha(path)
     with pytest.raises(RegistryError, match=message):
-        bootjob.run_iscsi_boot(params(path, software, {'id': E1000, 'service': 'Tcpip'}, {}), check_mode=False)
+        iscsi_boot.run_iscsi_boot(params(path, software, {'id': E1000, 'service': 'Tcpip'}, {}), check_mode=False)
     assert sha(path) == before
 
 
 def test_unknown_driver_is_a_clear_error(hive_copy):
     path = hive_copy('win10-1903-x64-dirty.SYSTEM')
     with pytest.raises(RegistryError, match='no driver for PCI.VEN_8086&DEV_100E.* is known to this Windows'):
-        bootjob.run_iscsi_boot(params(path, 'phony-win10.SOFTWARE', E1000, {}), check_mode=False)
+        iscsi_boot.run_iscsi_boot(params(path, 'phony-win10.SOFTWARE', E1000, {}), check_mode=False)
     with pytest.raises(RegistryError, match='set lenient to accept them'):
-        bootjob.run_iscsi_boot(params(path, 'phony-win10.SOFTWARE', E1000, {'drivers': [REACTOS]}), check_mode=False)
-    report = bootjob.run_iscsi_boot_info(params(path, 'phony-win10.SOFTWARE', E1000, {}))
+        iscsi_boot.run_iscsi_boot(params(path, 'phony-win10.SOFTWARE', E1000, {'drivers': [REACTOS]}), check_mode=False)
+    report = iscsi_boot.run_iscsi_boot_info(params(path, 'phony-win10.SOFTWARE', E1000, {}))
     assert 'nic-no-driver-package' in errors(report['findings'])
 
 
@@ -257,8 +258,8 @@ def test_dirty_hive_needs_allow_dirty_to_write_but_not_to_read(hive_copy):
     path = hive_copy('win81-x64-dirty.SYSTEM')
     p = params(path, None, E1000, {}, allow_dirty=False)
     with pytest.raises(HiveError, match='allow_dirty'):
-        bootjob.run_iscsi_boot(p, check_mode=False)
-    report = bootjob.run_iscsi_boot_info(p)
+        iscsi_boot.run_iscsi_boot(p, check_mode=False)
+    report = iscsi_boot.run_iscsi_boot_info(p)
     assert report['dirty'] and any(f['id'] == 'dirty-hive' for f in report['findings'])
 
 
@@ -307,7 +308,7 @@ def test_parse_nic_errors(spec, message):
 
 
 def test_adapters_report():
-    report = bootjob.run_iscsi_boot_info(dict(hive=unpacked_hive('win81-x64-dirty.SYSTEM'), nics=[]))
+    report = iscsi_boot.run_iscsi_boot_info(dict(hive=unpacked_hive('win81-x64-dirty.SYSTEM'), nics=[]))
     assert report['ready'] is None
     assert report['adapters'] == [{
         'instance': 'PCI\\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02\\3&267a616a&2&18',
@@ -317,7 +318,7 @@ def test_adapters_report():
         'compatible_ids': ['PCI\\VEN_8086&DEV_100E&REV_02', 'PCI\\VEN_8086&DEV_100E', 'PCI\\VEN_8086&CC_020000',
                            'PCI\\VEN_8086&CC_0200', 'PCI\\VEN_8086', 'PCI\\CC_020000', 'PCI\\CC_0200'],
         'service': 'E1G60', 'location_path': 'PCIROOT(0)#PCI(0300)', 'service_start': 3, 'starts_at_boot': False}]
-    win7 = bootjob.run_iscsi_boot_info(dict(hive=unpacked_hive('win7-sp1-x86.SYSTEM'), nics=[]))
+    win7 = iscsi_boot.run_iscsi_boot_info(dict(hive=unpacked_hive('win7-sp1-x86.SYSTEM'), nics=[]))
     assert [a['location_path'] for a in win7['adapters']] == [None, None]  # behind a bridge (bus 2)
     select = {'Current': 1, 'Default': 1, 'LastKnownGood': 2}
     assert win7['control_sets'] == {'current': 'ControlSet001', 'select': select,
@@ -330,9 +331,9 @@ def test_missing_iscsi_initiator_is_named(hive_copy):
     before = sha(path)
     p = params(path, None, {'id': E1000, 'service': 'E1G60'}, {})
     with pytest.raises(RegistryError, match='no Microsoft iSCSI initiator'):
-        bootjob.run_iscsi_boot(p, check_mode=False)
+        iscsi_boot.run_iscsi_boot(p, check_mode=False)
     assert sha(path) == before
-    assert 'service-missing' in errors(bootjob.run_iscsi_boot_info(p)['findings'])
+    assert 'service-missing' in errors(iscsi_boot.run_iscsi_boot_info(p)['findings'])
 
 
 def test_the_doctor_tells_an_installed_package_from_no_package_and_is_quiet_once_boot_critical(hive_copy):
@@ -342,20 +343,20 @@ def test_the_doctor_tells_an_installed_package_from_no_package_and_is_quiet_once
 
     def ours(report):
         return [f for f in report['findings'] if f['id'] in ids]
-    report = bootjob.run_iscsi_boot_info(params(system, 'phony-win10.SOFTWARE', E82574_10, {}, drivers_hive=drivers))
+    report = iscsi_boot.run_iscsi_boot_info(params(system, 'phony-win10.SOFTWARE', E82574_10, {}, drivers_hive=drivers))
     [one] = ours(report)
     assert one['id'] == 'nic-package-not-boot-critical' and one['severity'] == 'error'
     assert 'is installed (the DRIVERS hive has it) but not boot-critical' in one['message']
     assert 'copies Windows\' own records of the package from DRIVERS' in one['fix']
     # without the DRIVERS hive the installed adapter still tells it, and the fix asks for the hive
-    [one] = ours(bootjob.run_iscsi_boot_info(params(system, 'phony-win10.SOFTWARE', E82574_10, {})))
+    [one] = ours(iscsi_boot.run_iscsi_boot_info(params(system, 'phony-win10.SOFTWARE', E82574_10, {})))
     assert one['id'] == 'nic-package-not-boot-critical' and 'drivers_hive' in one['fix']
     # a NIC that nothing has a package for: the other error
-    [one] = ours(bootjob.run_iscsi_boot_info(params(system, 'phony-win10.SOFTWARE', VIRTIO_FULL, {},
+    [one] = ours(iscsi_boot.run_iscsi_boot_info(params(system, 'phony-win10.SOFTWARE', VIRTIO_FULL, {},
                                                     drivers_hive=drivers)))
     assert one['id'] == 'nic-no-driver-package'
     # once the records are in place, neither
-    bootjob.run_iscsi_boot(params(system, 'phony-win10.SOFTWARE', E82574_10, {}, drivers_hive=drivers),
+    iscsi_boot.run_iscsi_boot(params(system, 'phony-win10.SOFTWARE', E82574_10, {}, drivers_hive=drivers),
                            check_mode=False)
-    after = bootjob.run_iscsi_boot_info(params(system, 'phony-win10.SOFTWARE', E82574_10, {}, drivers_hive=drivers))
+    after = iscsi_boot.run_iscsi_boot_info(params(system, 'phony-win10.SOFTWARE', E82574_10, {}, drivers_hive=drivers))
     assert not ours(after) and after['ready']

@@ -24,7 +24,10 @@ winrm = pytest.importorskip('winrm')
 # pylint: disable=wrong-import-position
 import winrm.exceptions  # noqa: E402
 
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, cddb, live as wb, offline as off  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot, offline as off
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb
+from ansible_collections.sanboot.windows.plugins.module_utils.backends import live as wb
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import live as live_job  # noqa: E402
 from ansible_collections.sanboot.windows.tests.helpers import FIXTURES, dump_hive, pe_stub64, unpacked_hive  # noqa: E402
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.machine import Machine  # noqa: E402
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.server import Endpoint  # noqa: E402
@@ -90,7 +93,7 @@ def offline(tmp_path, fixture, params, prepare=None, drivers=None):
         os.chmod(drivers_copy, 0o644)
     args = dict(params, hive=copy, software_hive=unpacked_hive(software) if software else None, backup=False,
                 allow_dirty=True, drivers_hive=drivers_copy)
-    result = bootjob.run_iscsi_boot(args, check_mode=False)
+    result = iscsi_boot.run_iscsi_boot(args, check_mode=False)
     return dump_hive(copy), result
 
 
@@ -149,7 +152,7 @@ def test_live_equals_offline(host, tmp_path, fixture, locale, params, prepare):
         params = dict(params, drivers=[package(tmp_path)], templates={})
     machine, endpoint = host(fixture, prepare, locale=locale)
     before = dump_hive(machine.system) if prepare else original(fixture)
-    result = wb.run_live('iscsi_boot', params, settings(endpoint))
+    result = live_job.run_live('iscsi_boot', params, settings(endpoint))
     assert result['changed'] and result['ready'] and not result.get('failed'), result.get('msg')
     # Windows 8+: pnputil has staged the package into the host's DRIVERS hive; offline, the engine copies those records
     expected, offline_result = offline(tmp_path, fixture, params, prepare, machine.drivers)
@@ -161,19 +164,19 @@ def test_live_equals_offline(host, tmp_path, fixture, locale, params, prepare):
         database = result['nics'][0]['driver_database']
         assert database['state'] == 'copied from DRIVERS' and database['from'] == 'DRIVERS'
         assert result['staged_drivers'][0]['published_name'] == database['inf']
-    again = wb.run_live('iscsi_boot', params, settings(endpoint))
+    again = live_job.run_live('iscsi_boot', params, settings(endpoint))
     assert not again['changed'] and all(p['phase'].startswith('reading') for p in again['winrm']['phases'])
-    undo = wb.run_live('iscsi_boot', {'state': 'absent'}, settings(endpoint))
+    undo = live_job.run_live('iscsi_boot', {'state': 'absent'}, settings(endpoint))
     assert undo['changed'] and dump_hive(machine.system) == before
     assert not machine.tasks and not temp_files(machine) and not endpoint.unsignaled
 
 
 def test_a_task_is_two_commands_within_ten_requests_and_nothing_a_security_team_would_flag(host):
     machine, endpoint = host(WIN7)
-    check = wb.run_live('iscsi_boot', {'nics': [WIN7_NIC]}, settings(endpoint), check_mode=True)
+    check = live_job.run_live('iscsi_boot', {'nics': [WIN7_NIC]}, settings(endpoint), check_mode=True)
     assert check['changed'] and check['winrm']['commands'] == 1 and check['winrm']['requests'] == 5
     assert dump_hive(machine.system) == original(WIN7)
-    result = wb.run_live('iscsi_boot', {'nics': [WIN7_NIC]}, settings(endpoint))
+    result = live_job.run_live('iscsi_boot', {'nics': [WIN7_NIC]}, settings(endpoint))
     stats = result['winrm']
     assert stats['commands'] == 2 and stats['requests'] == 9 and endpoint.requests[-9:] == [
         'Create', 'Command', 'Receive', 'Signal', 'Command', 'Send', 'Receive', 'Signal', 'Delete']
@@ -224,7 +227,7 @@ def test_stdin_in_pipe_mode_ends_where_console_mode_never_does(host):
     assert results[0][2] != 0 and b'end of input never came' in results[0][1]
     assert results[1] == (b'line 1\r\nline 2\r\n', b'', 0)
     # and the plugins send it in pipe mode
-    wb.run_live('critical_device', {'hardware_ids': ['PCI\\VEN_8086&DEV_100E'], 'service': 'E1G60', 'class': 'Net'},
+    live_job.run_live('critical_device', {'hardware_ids': ['PCI\\VEN_8086&DEV_100E'], 'service': 'E1G60', 'class': 'Net'},
                 settings(endpoint))
     del machine
 
@@ -242,7 +245,7 @@ def test_max_envelope_size_of_winrm_2(host, tmp_path):
     # a driver package larger than an envelope is staged in Sends that each fit WinRM 2.0's 150 KB
     machine, endpoint = host(WIN10, endpoint_args={'max_envelope_kb': 150})
     params = {'nics': [VIRTIO_NIC], 'drivers': [package(tmp_path, b'MZ' + os.urandom(300000))], 'templates': {}}
-    result = wb.run_live('iscsi_boot', params, settings(endpoint))
+    result = live_job.run_live('iscsi_boot', params, settings(endpoint))
     assert result['changed'] and not result.get('failed'), result.get('msg')
     sends = [size for action, size in endpoint.sizes if action == 'Send']
     assert len(sends) >= 5 and max(size for _a, size in endpoint.sizes) <= 150 * 1024
@@ -255,11 +258,11 @@ def test_reg_query_of_system_only_keys_ends_with_exit_code_1_after_the_rest(host
     # Enum\...\Properties: readable only by SYSTEM. The queries of Enum\PCI end with exit code 1; what they
     # printed before still counts (it used to be thrown away: no adapters present).
     _m, endpoint = host(WIN7, present=WIN7_PRESENT)
-    info = wb.run_live('iscsi_boot_info', {'nics': [WIN7_NIC]}, settings(endpoint))
+    info = live_job.run_live('iscsi_boot_info', {'nics': [WIN7_NIC]}, settings(endpoint))
     assert [a['instance'] for a in info['present_adapters']] == list(WIN7_PRESENT)
     assert info['present_adapters'][0]['active_service'] == 'E1G60' and len(info['adapters']) == 2
     assert info['winrm']['partial_reads'] and not info['changed'] and info['ready'] is False
-    offline_info = bootjob.run_iscsi_boot_info({'hive': unpacked_hive(WIN7[0]), 'software_hive': unpacked_hive(WIN7[1]),
+    offline_info = iscsi_boot.run_iscsi_boot_info({'hive': unpacked_hive(WIN7[0]), 'software_hive': unpacked_hive(WIN7[1]),
                                                 'nics': [WIN7_NIC]})
     assert info['findings'] == offline_info['findings'] and info['os'] == offline_info['os']
 
@@ -273,18 +276,18 @@ def test_reg_import_that_fails_at_a_key_then_undo_and_rerun(host, tmp_path, on_e
     # is made unless it is in place, and the host is read back either way.
     machine, endpoint = host(WIN81, fail_import_key=failing, import_on_error=on_error)
     params = {'nics': [WIN81_NIC]}
-    result = wb.run_live('iscsi_boot', params, settings(endpoint))
+    result = live_job.run_live('iscsi_boot', params, settings(endpoint))
     assert result['failed'] and result['not_applied']
     assert len(result['applied']) + len(result['not_applied']) == len(result['changes'])
     phases = [p['phase'] for p in result['winrm']['phases']]
     assert phases[-2:] == ['applying the change', 'reading the registry after a failed import']
     changed = [c for c in result['applied'] if not c['key'].startswith('sanboot.windows')]
     assert bool(changed) == (failing != 'iscsi_boot\\originals')     # no change without its record
-    undo = wb.run_live('iscsi_boot', {'state': 'absent'}, settings(endpoint))
+    undo = live_job.run_live('iscsi_boot', {'state': 'absent'}, settings(endpoint))
     assert undo['changed'] and dump_hive(machine.system) == original(WIN81)
     machine.fail_import_key = failing
-    wb.run_live('iscsi_boot', params, settings(endpoint))
-    done = wb.run_live('iscsi_boot', params, settings(endpoint))
+    live_job.run_live('iscsi_boot', params, settings(endpoint))
+    done = live_job.run_live('iscsi_boot', params, settings(endpoint))
     assert done['changed'] and not done.get('failed')
     assert dump_hive(machine.system) == offline(tmp_path, WIN81, params)[0]
 
@@ -294,7 +297,7 @@ def test_schtasks_run_returns_first_and_the_result_file_appears_whole(host, tmp_
     # writes to it: the wait loop must not take the empty file for the result (it is written, then renamed).
     machine, endpoint = host(WIN81, task_delay=20, redirect_delay=30)
     nic = WIN81_NIC     # Windows' package of it is copied from DRIVERS into SYSTEM\DriverDatabase: only SYSTEM may
-    result = wb.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))
+    result = live_job.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))
     assert result['changed'] and not result.get('failed') and result['applied_as'] == 'SYSTEM (schtasks)', \
         result.get('msg')
     assert dump_hive(machine.system) == offline(tmp_path, WIN81, {'nics': [nic]})[0]
@@ -316,7 +319,7 @@ def test_a_dropped_run_leaves_work_that_the_next_run_removes(host, tmp_path):
     endpoint.drop = drop
     nic = WIN81_NIC
     with pytest.raises(wb.WinRMError, match='dropped while applying the change.*Running the task again is safe'):
-        wb.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))
+        live_job.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))
     for _i in range(100):
         if endpoint.expired:
             break
@@ -326,9 +329,9 @@ def test_a_dropped_run_leaves_work_that_the_next_run_removes(host, tmp_path):
     assert machine.tasks and left and all(name.startswith('sanboot-') for name in left)
     endpoint.drop = None
     endpoint.idle_timeout, machine.task_delay = 180, 2
-    check = wb.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint), check_mode=True)
+    check = live_job.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint), check_mode=True)
     assert check['leftovers'] and temp_files(machine) == left         # check mode only reports them
-    rerun = wb.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))
+    rerun = live_job.run_live('iscsi_boot', {'nics': [nic]}, settings(endpoint))
     token = left[0][len('sanboot-'):len('sanboot-') + 8]
     assert rerun['cleaned_up'] == [{'token': token, 'files': left, 'scheduled_task': True}]
     assert [w for w in rerun['warnings'] if 'removed what an earlier, interrupted run left' in w]
@@ -345,7 +348,7 @@ def test_an_unregistered_catalog_and_no_embedded_signature(host, tmp_path, signe
     machine, endpoint = host(WIN10, arch='amd64', pnputil_rc=0xE000022F - (1 << 32))
     params = {'nics': [VIRTIO_NIC], 'drivers': [package(tmp_path, pe_stub64(signed))], 'templates': {}}
     with pytest.raises(wb.WinRMError) as err:
-        wb.run_live('iscsi_boot', params, settings(endpoint))
+        live_job.run_live('iscsi_boot', params, settings(endpoint))
     message = str(err.value)
     assert 'pnputil did not add netkvm_w10_template.inf to the driver store (exit code -536870353' in message
     assert 'The registry was not changed' in message and ('0x7B' in message) != signed
@@ -359,14 +362,14 @@ def test_an_unregistered_catalog_and_no_embedded_signature(host, tmp_path, signe
 def test_connection_timeouts_of_10_and_20_seconds(host):
     _m, endpoint = host(WIN81)
     for timeout in (10, 20):
-        info = wb.run_live('iscsi_boot_info', {}, settings(endpoint, connection_timeout=timeout))
+        info = live_job.run_live('iscsi_boot_info', {}, settings(endpoint, connection_timeout=timeout))
         assert info['os']['family'] == 'DriverDatabase'
 
 
 def test_a_short_password_does_not_destroy_messages(host):
     _m, endpoint = host(WIN81)
     with pytest.raises(wb.WinRMError) as err:
-        wb.run_live('iscsi_boot_info', {},
+        live_job.run_live('iscsi_boot_info', {},
                     wb.Settings('127.0.0.1', endpoint.port, 'nobody', 'p', scheme='http', transport='basic'))
     assert 'authentication failed at http://127.0.0.1:%d/wsman (HTTP 401)' % endpoint.port in str(err.value)
     assert "for user 'nobody' with transport basic" in str(err.value)
@@ -375,16 +378,16 @@ def test_a_short_password_does_not_destroy_messages(host):
 def test_wrong_password_and_ntlm(host):
     _m, endpoint = host(WIN81)
     with pytest.raises(wb.WinRMError) as err:
-        wb.run_live('iscsi_boot_info', {}, settings(endpoint, password='wrong-' + PASSWORD))
+        live_job.run_live('iscsi_boot_info', {}, settings(endpoint, password='wrong-' + PASSWORD))
     assert 'authentication failed' in str(err.value) and PASSWORD not in str(err.value) and endpoint.unauthorized == 1
     ntlm = wb.Settings('127.0.0.1', endpoint.port, 'Administrator', PASSWORD, scheme='http', transport='ntlm',
                        extra={'message_encryption': 'never'})
-    assert wb.run_live('iscsi_boot_info', {}, ntlm)['os']['family'] == 'DriverDatabase'
+    assert live_job.run_live('iscsi_boot_info', {}, ntlm)['os']['family'] == 'DriverDatabase'
 
 
 def test_a_user_who_may_read_but_not_write(host):
     machine, endpoint = host(WIN7, admin=False)
-    result = wb.run_live('iscsi_boot', {'nics': [WIN7_NIC]}, settings(endpoint))
+    result = live_job.run_live('iscsi_boot', {'nics': [WIN7_NIC]}, settings(endpoint))
     assert result['failed'] and not result['applied'] and 'elevated administrator' in result['msg']
     assert dump_hive(machine.system) == original(WIN7)
 
@@ -392,7 +395,7 @@ def test_a_user_who_may_read_but_not_write(host):
 def test_dropped_connection_while_reading_changes_nothing(host):
     machine, endpoint = host(WIN81, endpoint_args={'drop': lambda action, n: action == 'Receive' and n == 1})
     with pytest.raises(wb.WinRMError) as err:
-        wb.run_live('iscsi_boot', {'nics': [WIN81_NIC]}, settings(endpoint))
+        live_job.run_live('iscsi_boot', {'nics': [WIN81_NIC]}, settings(endpoint))
     assert 'dropped while reading the registry' in str(err.value) and 'Nothing was changed' in str(err.value)
     assert dump_hive(machine.system) == original(WIN81)
 
@@ -413,7 +416,7 @@ def test_critical_device_live_equals_offline(host, tmp_path):
     machine, endpoint = host(WIN7)
     params = {'hardware_ids': ['PCI\\VEN_8086&DEV_100E', 'PCI\\VEN_1AF4&DEV_1000'], 'service': 'E1G60',
               'class': 'Net', 'start': 'boot', 'state': 'present', 'control_sets': 'all'}
-    result = wb.run_live('critical_device', params, settings(endpoint))
+    result = live_job.run_live('critical_device', params, settings(endpoint))
     assert result['changed'] and result['winrm']['commands'] == 3       # ControlSet002: a second read
     copy = str(tmp_path / 'cd-offline')
     shutil.copyfile(unpacked_hive(WIN7[0]), copy)

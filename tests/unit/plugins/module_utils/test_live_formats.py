@@ -16,9 +16,10 @@ import pytest
 pytest.importorskip('hivex')
 
 # pylint: disable=wrong-import-position
-from ansible_collections.sanboot.windows.plugins.module_utils import live as wb  # noqa: E402
-from ansible_collections.sanboot.windows.plugins.module_utils.hive import Hive  # noqa: E402
-from ansible_collections.sanboot.windows.plugins.module_utils.readset import Read  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.backends import live as wb
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import live as live_job  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs.readset import Read  # noqa: E402
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import Value  # noqa: E402
 
 QUERY = ('\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\r\n'

@@ -16,8 +16,9 @@ import time
 
 import pytest
 
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, lock, offline
-from ansible_collections.sanboot.windows.plugins.module_utils.hive import Hive
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot, offline
+from ansible_collections.sanboot.windows.plugins.module_utils.backends import lock
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 
 pytest.importorskip('hivex')
@@ -60,7 +61,7 @@ def test_a_writer_waits_for_the_lock_then_says_who_holds_it(hive_copy):
         # Readers take no lock on a hive file: check mode and the doctor answer at once.
         t0 = time.time()
         assert offline.run(path, regedit(), check_mode=True)['changed']
-        report = bootjob.run_iscsi_boot_info(dict(hive=path, nics=[], drivers=[]))
+        report = iscsi_boot.run_iscsi_boot_info(dict(hive=path, nics=[], drivers=[]))
         assert report['control_sets']['current'] == 'ControlSet001' and time.time() - t0 < 5
     finally:
         held.release()
@@ -161,7 +162,7 @@ def test_root_keeps_another_users_owner_group_and_mode(hive_copy):
 AS_NOBODY = r'''
 import json, sys
 sys.path.insert(0, %(collections)r)
-from ansible_collections.sanboot.windows.plugins.module_utils import offline
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 try:
     result = offline.run(sys.argv[1], offline.plan_regedit(%(path)r, name='SanbootProbe', data=1, type_name='dword'))

@@ -16,8 +16,10 @@ import pytest
 pytest.importorskip('hivex')
 
 # pylint: disable=wrong-import-position
-from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, cddb, hive as hivemod, offline  # noqa: E402
-from ansible_collections.sanboot.windows.plugins.module_utils.live.job import read_inputs  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot, offline
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb
+from ansible_collections.sanboot.windows.plugins.module_utils.backends import hive as hivemod  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs.live import read_inputs  # noqa: E402
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import fold, split_path  # noqa: E402
 from ansible_collections.sanboot.windows.tests.helpers import FIXTURES, unpacked_hive  # noqa: E402
 
@@ -70,7 +72,7 @@ class Recording(hivemod.Hive):
 @pytest.fixture
 def recorded(monkeypatch):
     monkeypatch.setattr(offline, 'Hive', Recording)
-    monkeypatch.setattr(bootjob, 'Hive', Recording)
+    monkeypatch.setattr(iscsi_boot, 'Hive', Recording)
     del Recording.log[:]
     return Recording.log
 
@@ -183,7 +185,7 @@ def _run_iscsi_boot(log, tmp_path, fixture, params, check_mode=True):
     software = unpacked_hive(fixture[1]) if fixture[1] else None
     drivers = _copy(tmp_path, fixture[2]) if len(fixture) > 2 else None
     del log[:]
-    result = bootjob.run_iscsi_boot(dict(params, hive=system, software_hive=software, drivers_hive=drivers,
+    result = iscsi_boot.run_iscsi_boot(dict(params, hive=system, software_hive=software, drivers_hive=drivers,
                                          backup=False, allow_dirty=True, **LIVE), check_mode=check_mode)
     return system, software, drivers, result
 
@@ -214,7 +216,7 @@ def test_a_driver_package_and_then_state_absent(recorded, tmp_path):
     assert not [r for r in reads if r.recursive and r.values is None and len(r.path) < 3 and
                 r.path[0] != 'sanboot.windows']
     del recorded[:]
-    undo = bootjob.run_iscsi_boot(dict(state='absent', hive=system, software_hive=software, drivers_hive=drivers,
+    undo = iscsi_boot.run_iscsi_boot(dict(state='absent', hive=system, software_hive=software, drivers_hive=drivers,
                                        backup=False, allow_dirty=True), check_mode=True)
     assert undo['changed'] and undo['restored']
     _check(recorded, 'iscsi_boot', {'state': 'absent'}, system, software, drivers)
@@ -229,11 +231,11 @@ def test_copying_windows_records_after_pnputil(recorded, tmp_path):
         FIXTURES, 'inf', 'virtio-win', 'netkvm_w10_template.inf'), {'$ARCH$': 'amd64'}, name='netkvm.inf'))
     params = {'nics': [VIRTIO], 'drivers': [package], 'state': 'present'}
     drivers = _copy(tmp_path, WIN10[2])
-    bootjob.run_iscsi_boot(dict(params, hive=_copy(tmp_path, WIN10[0]), drivers_hive=drivers,
+    iscsi_boot.run_iscsi_boot(dict(params, hive=_copy(tmp_path, WIN10[0]), drivers_hive=drivers,
                                 software_hive=unpacked_hive(WIN10[1]), backup=False, allow_dirty=True), check_mode=False)
     system = _copy(tmp_path, WIN10[0])      # SYSTEM as it was; DRIVERS has the package
     del recorded[:]
-    result = bootjob.run_iscsi_boot(dict(params, hive=system, software_hive=unpacked_hive(WIN10[1]),
+    result = iscsi_boot.run_iscsi_boot(dict(params, hive=system, software_hive=unpacked_hive(WIN10[1]),
                                          drivers_hive=drivers, backup=False, allow_dirty=True, **LIVE),
                                     check_mode=True)
     assert result['nics'][0]['driver_database']['state'] == 'copied from DRIVERS'
@@ -247,7 +249,7 @@ def test_the_doctor_reads_only_what_it_declares(recorded, tmp_path, fixture, nic
     software = unpacked_hive(fixture[1]) if fixture[1] else None
     drivers = _copy(tmp_path, fixture[2]) if len(fixture) > 2 else None
     params = {'nics': [nic], 'drivers': []}
-    report = bootjob.run_iscsi_boot_info(dict(params, hive=system, software_hive=software, drivers_hive=drivers))
+    report = iscsi_boot.run_iscsi_boot_info(dict(params, hive=system, software_hive=software, drivers_hive=drivers))
     assert report['adapters']
     _check(recorded, 'iscsi_boot_info', params, system, software, drivers)
 
@@ -267,7 +269,7 @@ def test_critical_device_reads_only_what_it_declares(recorded, tmp_path):
 
 def test_a_read_outside_the_set_is_caught(recorded, tmp_path):
     # the check itself can fail: drop the Services reads and the same run is refused
-    from ansible_collections.sanboot.windows.plugins.module_utils import readset
+    from ansible_collections.sanboot.windows.plugins.module_utils.jobs import readset
     params = {'nics': [E1000], 'state': 'present'}
     system, software, _d, _r = _run_iscsi_boot(recorded, tmp_path, WIN7, params)
     saved = readset.SERVICE_READS

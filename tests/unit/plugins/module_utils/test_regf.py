@@ -8,8 +8,9 @@ import struct
 
 import pytest
 
-from ansible_collections.sanboot.windows.plugins.module_utils import offline, regf
-from ansible_collections.sanboot.windows.plugins.module_utils.hive import Hive
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline
+from ansible_collections.sanboot.windows.plugins.module_utils.backends import regf
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import Value
 
 pytest.importorskip('hivex')

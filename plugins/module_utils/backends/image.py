@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import tempfile
 
-from ansible_collections.sanboot.windows.plugins.module_utils import lock
+from ansible_collections.sanboot.windows.plugins.module_utils.backends import lock
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 
 try:

@@ -23,7 +23,7 @@ import os
 import re
 import struct
 
-from ansible_collections.sanboot.windows.plugins.module_utils import ddb, signing
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import ddb, signing
 from ansible_collections.sanboot.windows.plugins.module_utils.inf.copyfiles import DIRID_DRIVER_STORE
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
     REG_DWORD, RegistryError, Value, fold,
@@ -275,7 +275,7 @@ def plan_stage(driver, system_planner, drivers_planner, os_info, view=None, now=
     number = ddb.oem_number(staging.oem_inf)
     for planner in (drivers_planner, system_planner):
         if planner is None:
-            continue        # a hive file without its DRIVERS hive: SYSTEM only (bootjob warns)
+            continue        # a hive file without its DRIVERS hive: SYSTEM only (jobs/iscsi_boot.py warns)
         records = ddb.compose_package(driver, staging.oem_inf, staging.label, ddb.arch_code(planner, os_info.arch),
                                       header, with_config_scope=windows10)
         ddb.plan_records(planner, records)

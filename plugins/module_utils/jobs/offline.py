@@ -14,8 +14,8 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.sanboot.windows.plugins.module_utils import lock
-from ansible_collections.sanboot.windows.plugins.module_utils.hive import Hive
+from ansible_collections.sanboot.windows.plugins.module_utils.backends import lock
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
     Planner, RegistryError, split_path, value_from_user,
 )
@@ -46,7 +46,7 @@ def dispatch(params, check_mode, run_local, hive_name='SYSTEM', extra_hives=()):
     """
     if params.get('hive'):
         return run_local(params['hive'], {})
-    from ansible_collections.sanboot.windows.plugins.module_utils import image as image_backend
+    from ansible_collections.sanboot.windows.plugins.module_utils.backends import image as image_backend
     if params.get('image'):
         images = [dict(path=params['image'], format=params.get('format'), root=params.get('root'))]
     else:

@@ -16,16 +16,16 @@ import os
 import shutil
 import tempfile
 
-from ansible_collections.sanboot.windows.plugins.module_utils import signing
-from ansible_collections.sanboot.windows.plugins.module_utils.live.commands import (
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import signing
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.commands import (
     CURRENT, TASK_WAIT_SECONDS, apply_command, cleanup_command, leftover_tokens, lookup_query, parse_sections,
     published_name, queries, read_commands, stage_command, stage_script, work_prefix,
 )
-from ansible_collections.sanboot.windows.plugins.module_utils.live.formats import (
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.formats import (
     PartialHive, ascii_reg, default_label, in_two_parts, package_files, present_instances, record_first,
     record_part, touches,
 )
-from ansible_collections.sanboot.windows.plugins.module_utils.live.transport import Session, WinRMError
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.transport import Session, WinRMError
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError, fold, path_id
 
 # pnputil's exit codes that mean the package is in the driver store (Microsoft, "PnPUtil return values"):
@@ -83,7 +83,8 @@ class LiveHost(object):
     def read(self, reads, phase='reading the registry', names=True):
         """Read what is new among ``reads`` (one command, or a few when cmd.exe's line limit says so), and the names
         of the keys on their paths as the host stores them; False when nothing was new."""
-        from ansible_collections.sanboot.windows.plugins.module_utils import iscsiboot, readset
+        from ansible_collections.sanboot.windows.plugins.module_utils.windows import iscsiboot
+        from ansible_collections.sanboot.windows.plugins.module_utils.jobs import readset
         new, seen = [], set(self.attempted)
         for read in (self._literal(r) for r in reads):
             if _marker(read) not in seen:        # each key once (the first round's guesses repeat some)
@@ -146,7 +147,7 @@ class LiveHost(object):
 
     def reader(self, name):
         """A hive.Hive on what was read of hive ``name`` so far (written to a file), or None."""
-        from ansible_collections.sanboot.windows.plugins.module_utils.hive import Hive
+        from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive
         path = self.hive_path(name)
         return Hive(path, allow_dirty=True) if path else None
 
@@ -174,7 +175,7 @@ class LiveHost(object):
 
     def reread(self, changes, phase='reading the registry after a failed import'):
         """A fresh partial SYSTEM hive of the keys ``changes`` touch (plan_state reads them)."""
-        from ansible_collections.sanboot.windows.plugins.module_utils.readset import Read
+        from ansible_collections.sanboot.windows.plugins.module_utils.jobs.readset import Read
         self.hives.pop('SYSTEM', None)
         self.attempted = set(m for m in self.attempted if m[0] != 'SYSTEM')
         self.looked_up = set()
@@ -344,8 +345,9 @@ def plan_state(reader, changes):
 def read_inputs(job, params, system=None, software=None, current=CURRENT, drivers_db=None):
     """readset.read_set for ``job`` (critical_device | iscsi_boot | iscsi_boot_info) with ``params``, given the
     partial SYSTEM, SOFTWARE and DRIVERS hives read so far (hive.Hive or None)."""
-    from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, iscsiboot, readset
-    nics = bootjob.parse_nics(params.get('nics')) if job != 'critical_device' else []
+    from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot, readset
+    from ansible_collections.sanboot.windows.plugins.module_utils.windows import iscsiboot
+    nics = iscsi_boot.parse_nics(params.get('nics')) if job != 'critical_device' else []
     os_info = cs = None
     if system is not None and system.key_exists(('Select',)):
         try:
@@ -356,7 +358,7 @@ def read_inputs(job, params, system=None, software=None, current=CURRENT, driver
     drivers = {}
     if os_info is not None and nics:
         try:
-            drivers = bootjob.resolve_drivers(system, cs, os_info, nics, params.get('drivers'),
+            drivers = iscsi_boot.resolve_drivers(system, cs, os_info, nics, params.get('drivers'),
                                               params.get('lenient', False), params.get('templates'), required=False,
                                               drivers_db=drivers_db)[0]
         except RegistryError:
@@ -383,7 +385,8 @@ def _guesses(nics, params, current):
     x86 or amd64 (a driver package's service, or the one given in nics), read with the first round so that a task
     usually needs no second one. A wrong guess costs a round, never a wrong plan: the plan is made on what read_set
     names once the host's version is known."""
-    from ansible_collections.sanboot.windows.plugins.module_utils import iscsiboot, readset
+    from ansible_collections.sanboot.windows.plugins.module_utils.windows import iscsiboot
+    from ansible_collections.sanboot.windows.plugins.module_utils.jobs import readset
     reads = []
     for version, arch in (((6, 1), 'x86'), ((6, 1), 'amd64'), ((10, 0), 'x86'), ((10, 0), 'amd64')):
         os_info = iscsiboot.OsInfo()
@@ -414,7 +417,8 @@ LIVE_OPTIONS = dict(
 
 
 def _offline_critical_device(params, system_path):
-    from ansible_collections.sanboot.windows.plugins.module_utils import cddb, offline
+    from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb
+    from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline
     return offline.run(system_path, cddb.critical_device_plan(params), check_mode=True, backup=False,
                        allow_dirty=True)
 
@@ -442,7 +446,7 @@ def _driver_package(entry):
 
 def _to_stage(result):
     """Windows 8+: the NICs whose package the host's pnputil is to stage before the records can be copied."""
-    from ansible_collections.sanboot.windows.plugins.module_utils import nicpackage
+    from ansible_collections.sanboot.windows.plugins.module_utils.windows import nicpackage
     return [e for e in result.get('nics') or [] if (e.get('driver_database') or {}).get('state') == nicpackage.PNPUTIL]
 
 
@@ -494,7 +498,8 @@ def run_live(job, params, settings, check_mode=False, session_factory=None):
 
 
 def _run_job(host, job, params, settings, check_mode):
-    from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, iscsiboot
+    from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot
+    from ansible_collections.sanboot.windows.plugins.module_utils.windows import iscsiboot
     host.warnings += ['ansible_winrm_%s is not an argument of the installed pywinrm and was ignored' % name
                       for name in settings.unsupported]
     try:
@@ -507,14 +512,14 @@ def _run_job(host, job, params, settings, check_mode):
         raise WinRMError('could not read HKLM\\SYSTEM on %s (%s). %s' % (settings.host, _ADMIN_HINT,
                                                                          NOTHING_CHANGED), applied=False)
     if job == 'iscsi_boot_info':
-        result = bootjob.run_iscsi_boot_info(_offline_params(params, host))
+        result = iscsi_boot.run_iscsi_boot_info(_offline_params(params, host))
         _mark_present(result, present_instances(host.hives['SYSTEM'], result['control_sets']['current']))
         host.clean(check_mode=True)
         return _finish(result, settings, host)
     if job == 'critical_device':
         result = _offline_critical_device(params, host.hive_path('SYSTEM'))
     else:
-        result = bootjob.run_iscsi_boot(_offline_params(params, host), check_mode=True)
+        result = iscsi_boot.run_iscsi_boot(_offline_params(params, host), check_mode=True)
     if _to_stage(result):
         result['changed'] = True        # the package at least (its service may be there already)
     if check_mode and _to_stage(result):
@@ -598,7 +603,8 @@ def _predict_pnputil(host, params, result):
     """Check mode, Windows 8+: the plan as it will be once pnputil has staged the packages - their DRIVERS records as
     the engine writes them offline (driverstore.py, our reading of Windows' records) in a scratch copy of what was
     read of HKLM\\DRIVERS, then copied into SYSTEM as after the real pnputil."""
-    from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, driverstore, iscsiboot, offline
+    from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot, offline
+    from ansible_collections.sanboot.windows.plugins.module_utils.windows import driverstore, iscsiboot
     from ansible_collections.sanboot.windows.plugins.module_utils.inf import parse_target, read_inf
     pending = _to_stage(result)
     names = ', '.join(e['driver_database']['inf'] for e in pending)
@@ -622,7 +628,7 @@ def _predict_pnputil(host, params, result):
             driverstore.plan_stage(package, None, planner, os_info)
         return {}
     offline.run(scratch, plan, backup=False, allow_dirty=True, hive_name='DRIVERS')
-    predicted = bootjob.run_iscsi_boot(dict(_offline_params(params, host), drivers_hive=scratch), check_mode=True)
+    predicted = iscsi_boot.run_iscsi_boot(dict(_offline_params(params, host), drivers_hive=scratch), check_mode=True)
     services = [e.get('service') for e in predicted.get('nics') or []]
     predicted['warnings'] = [w for w in predicted.get('warnings') or [] if not any(
         w.startswith('service %s was created from its driver package' % s) for s in services)] + [
@@ -635,7 +641,8 @@ def _predict_pnputil(host, params, result):
 def _plan_after_pnputil(host, job, params, staged):
     """Windows 8+: read Windows' records of the packages pnputil has just staged (HKLM\\DRIVERS, the DeviceIds chain
     of the NICs' IDs) and plan again: the engine now copies them into SYSTEM\\DriverDatabase, as offline."""
-    from ansible_collections.sanboot.windows.plugins.module_utils import bootjob, ddb, readset
+    from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot, readset
+    from ansible_collections.sanboot.windows.plugins.module_utils.windows import ddb
     host.forget('DRIVERS')
     # pnputil printed the published names: their DriverInfFiles entries (which name the packages) are read with the
     # first round, so that the packages' records follow in the second
@@ -649,7 +656,7 @@ def _plan_after_pnputil(host, job, params, staged):
     except WinRMError as exc:
         raise WinRMError('%s. The registry was not changed (the driver package is staged). %s'
                          % (str(exc).rstrip('.'), _RERUN), phase=exc.phase, applied=False)
-    result = bootjob.run_iscsi_boot(_offline_params(params, host), check_mode=True)
+    result = iscsi_boot.run_iscsi_boot(_offline_params(params, host), check_mode=True)
     services = [e.get('service') for e in result.get('nics') or []]
     result['warnings'] = [w for w in result.get('warnings') or [] if not any(
         w.startswith('service %s was created from its driver package' % s) for s in services)]

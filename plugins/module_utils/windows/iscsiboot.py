@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.sanboot.windows.plugins.module_utils import cddb, driverstore, hwid, nicpackage
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb, driverstore, hwid, nicpackage
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
     REG_DWORD, REG_NONE, RegistryError, Value, fold, split_path,
 )

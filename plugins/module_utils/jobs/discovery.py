@@ -34,7 +34,8 @@ import re
 import stat
 import tempfile
 
-from ansible_collections.sanboot.windows.plugins.module_utils import inf, iscsiboot
+from ansible_collections.sanboot.windows.plugins.module_utils import inf
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import iscsiboot
 
 REPORT_VERSION = '1'
 DEFAULT_URL_PATH = '/discovery.txt'

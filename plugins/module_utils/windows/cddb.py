@@ -13,7 +13,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.sanboot.windows.plugins.module_utils import hwid
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import hwid
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
     RegistryError, Value, split_path,
 )

@@ -18,7 +18,7 @@ import shutil
 import struct
 import tempfile
 
-from ansible_collections.sanboot.windows.plugins.module_utils import lock, regf
+from ansible_collections.sanboot.windows.plugins.module_utils.backends import lock, regf
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
     REG_DWORD, RegistryError, Value, fold, join_path, path_id, split_path,
 )

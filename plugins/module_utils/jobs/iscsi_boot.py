@@ -9,8 +9,9 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.sanboot.windows.plugins.module_utils import driverstore, iscsiboot, offline
-from ansible_collections.sanboot.windows.plugins.module_utils.hive import Hive
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import driverstore, iscsiboot
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import Planner, RegistryError, Value, fold
 
 # Options of iscsi_boot and iscsi_boot_info; their live twins take all but software_hive (DRIVER_ARGS).

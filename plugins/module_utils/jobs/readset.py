@@ -26,7 +26,7 @@ __metaclass__ = type
 
 from collections import namedtuple
 
-from ansible_collections.sanboot.windows.plugins.module_utils import cddb, ddb, driverstore, iscsiboot, nicpackage
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb, ddb, driverstore, iscsiboot, nicpackage
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError, fold
 
 Read = namedtuple('Read', 'hive path recursive values')

@@ -16,7 +16,7 @@ import re
 import struct
 import time
 
-from ansible_collections.sanboot.windows.plugins.module_utils.live.transport import WinRMError
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.transport import WinRMError
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
     REG_BINARY, REG_DWORD, REG_EXPAND_SZ, REG_MULTI_SZ, REG_NONE, REG_QWORD, REG_SZ, Value, fold, path_id,
 )

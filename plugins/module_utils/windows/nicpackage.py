@@ -18,7 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.sanboot.windows.plugins.module_utils import ddb, driverstore, signing
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import ddb, driverstore, signing
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError, Value, fold
 
 IN_PLACE, COPY, STAGE, ENUM_ONLY = 'in-place', 'copy', 'stage', 'enum-only'
