@@ -160,7 +160,7 @@ def test_relative_links_resolve(path):
 def test_troubleshooting_covers_every_finding():
     ids = set()
     for module in ('iscsiboot.py', 'nicpackage.py'):      # the doctor and its Windows 8+ package findings
-        with open(os.path.join(ROOT, 'plugins', 'module_utils', module)) as f:
+        with open(os.path.join(ROOT, 'plugins', 'module_utils', 'windows', module)) as f:
             ids |= set(re.findall(r"finding\(\s*'([a-z-]+)'", f.read()))
     assert len(ids) >= 16
     with open(os.path.join(ROOT, 'docs', 'troubleshooting.md')) as f:
