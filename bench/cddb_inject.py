@@ -14,9 +14,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
 
-from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb
-from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline  # noqa: E402
-from ansible_collections.sanboot.windows.tests.helpers import unpacked_hive  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb  # noqa: E402
+from ansible_collections.sanboot.windows.tests.helpers import run_plan, unpacked_hive  # noqa: E402
 
 RUNS = {1: 7, 100: 7, 2000: 5}
 
@@ -37,7 +36,7 @@ def main():
         for n, runs in RUNS.items():
             ids = ['PCI\\VEN_%04X&DEV_%04X' % (0x1000 + i // 16, i) for i in range(n)]
             plan = plan_for(ids)
-            reg = offline.run(source, plan, check_mode=True)['reg']
+            reg = run_plan(source, plan, check_mode=True)['reg']
             reg_file = os.path.join(work, 'plan.reg')
             with open(reg_file, 'w', encoding='utf-8', newline='\n') as f:
                 f.write(reg)
@@ -46,7 +45,7 @@ def main():
                 target = os.path.join(work, 'ours-%d' % i)
                 shutil.copyfile(source, target)
                 t0 = time.perf_counter()
-                result = offline.run(target, plan, backup=False)
+                result = run_plan(target, plan, backup=False)
                 ours.append(time.perf_counter() - t0)
                 assert result['changed']
                 target = os.path.join(work, 'theirs-%d' % i)

@@ -17,8 +17,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
 
-from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb
-from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import critical_device  # noqa: E402
 from ansible_collections.sanboot.windows.tests.helpers import make_windows_image, unpacked_hive  # noqa: E402
 
 IDS = ['PCI\\VEN_8086&DEV_100E', 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03']
@@ -26,14 +25,12 @@ IDS = ['PCI\\VEN_8086&DEV_100E', 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03'
 RUNS = {1: int(os.environ.get('SANBOOT_BENCH_IMAGE_RUNS', '3')), 10: 1}
 
 
-def plan(hive, planner):
-    return cddb.plan_critical_device(hive, planner, IDS, service='E1G60', guid=cddb.class_guid(class_name='Net'),
-                                     values=cddb.service_values(start=0))
+PARAMS = {'hardware_ids': IDS, 'service': 'E1G60', 'class': 'Net', 'start': 0}
 
 
 def ours(paths):
-    params = dict(images=[dict(path=p, format='raw', root=None) for p in paths], backup=False)
-    result = offline.dispatch(params, False, lambda path, extras: offline.run(path, plan, backup=False))
+    params = dict(PARAMS, images=[dict(path=p, format='raw', root=None) for p in paths], backup=False)
+    result = critical_device.run(params, False)
     assert all(r['changed'] for r in result['results'])
 
 
@@ -48,7 +45,8 @@ def main():
         master = make_windows_image(os.path.join(work, 'master.raw'))
         reg_file = os.path.join(work, 'change.reg')
         with open(reg_file, 'w', encoding='utf-8', newline='\n') as f:
-            f.write(offline.run(unpacked_hive('win7-sp1-x86.SYSTEM'), plan, check_mode=True)['reg'])
+            f.write(critical_device.plan_on_file(critical_device.Request(PARAMS), unpacked_hive('win7-sp1-x86.SYSTEM'),
+                                                 True, False, False)['reg'])
         rows = []
         for count in (1, 10):
             a, b = [], []

@@ -28,12 +28,13 @@ sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
 
 # pylint: disable=wrong-import-position
 from ansible_collections.sanboot.windows.plugins.module_utils.backends import live as wb
-from ansible_collections.sanboot.windows.plugins.module_utils.jobs import live as live_job
-from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.host import LiveHost  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import live as live_job  # noqa: E402
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import Value  # noqa: E402
 from ansible_collections.sanboot.windows.tests.helpers import FIXTURES, unpacked_hive  # noqa: E402
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.machine import Machine  # noqa: E402
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.server import Endpoint  # noqa: E402
+from ansible_collections.sanboot.windows.tests.helpers import run_plan  # noqa: E402
 
 RUNS = 3
 # (label, SYSTEM, SOFTWARE, version, build, DRIVERS: HKLM\\DRIVERS of Windows 8+, tests/fixtures/README.md)
@@ -51,10 +52,10 @@ def values_task(settings, count, nic):
             planner.ensure_value(('ControlSet001', 'Services', 'sanboot-bench'), Value.dword('Value%03d' % index, index))
         return {}
 
-    host = live_job.LiveHost(settings)
+    host = LiveHost(settings)
     with host:
-        host.read_all('iscsi_boot', {'nics': [nic]})
-        result = offline.run(host.hive_path('SYSTEM'), plan, check_mode=True, backup=False, allow_dirty=True)
+        live_job.read_all(host, 'iscsi_boot', {'nics': [nic]})
+        result = run_plan(host.hive_path('SYSTEM'), plan, check_mode=True, backup=False, allow_dirty=True)
         code, text = host.apply(result['reg'], as_system=False)
         assert code == 0, text
     return len([c for c in result['changes'] if c['op'] == 'set_value']), host.session.stats.as_dict()

@@ -48,18 +48,16 @@ PY
   done
 }
 
-# Two workers (the machines have two cores); a test file stays on one worker (module-scoped servers, appliances).
-PYTEST=(python -m pytest -q -p no:cacheprovider -n "${SANBOOT_TEST_WORKERS:-2}" --dist loadfile)
-# Unit tests run once, through ansible-test (its collection loader, two workers). The action plugin tests need
-# ansible.plugins, which ansible-test keeps away from unit tests of module_utils: plain pytest runs that file.
+# Unit tests run once, through ansible-test (its collection loader, two workers): the engine's tests
+# (tests/unit/plugins/module_utils, which ansible-test runs without ansible.plugins) and the controller side of the
+# action plugins (tests/unit/plugins/action and plugin_utils, which it runs with them).
 do_unit() {
   offline_get_pip
   local dest; dest=$(sync_ansible_test_tree)
-  local action_tests=tests/unit/plugins/module_utils/test_winrm_action.py targets
-  targets=$(cd "$dest" && find tests/unit -name 'test_*.py' ! -path "$action_tests" | sort)
+  local targets
+  targets=$(cd "$dest" && find tests/unit -name 'test_*.py' | sort)
   # shellcheck disable=SC2086
   (cd "$dest" && HOME=$SANBOOT_HOME ansible-test units --local --python 3.11 --color no $targets)
-  "${PYTEST[@]}" "$action_tests"
 }
 # Groups of tests, longest first (tests/integration/conftest.py), so the two workers end together.
 do_integration() {

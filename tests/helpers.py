@@ -1,4 +1,5 @@
 # Test helpers shared by unit and integration tests (imported as ansible_collections.sanboot.windows.tests.helpers).
+import hashlib
 import json
 import lzma
 import os
@@ -282,3 +283,66 @@ def run_integration_target(target, tmp_path, python=sys.executable):
     cmd = [os.path.join(os.path.dirname(python), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
            '-e', 'ansible_python_interpreter=' + python, '-e', json.dumps(extra), str(playbook)]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=str(tmp_path), check=False)
+
+
+def run_plan(hive_path, plan_fn, check_mode=False, backup=True, allow_dirty=False, hive_name=None, lock_timeout=None):
+    """One read-plan-write cycle on a hive file with a planning function ``plan_fn(hive, planner)`` that returns the
+    result's fields: the engine's HiveSet and offline result, composed as the offline jobs compose them (tests and
+    benchmarks drive the write path with small plans of their own)."""
+    from ansible_collections.sanboot.windows.plugins.module_utils.backends import lock
+    from ansible_collections.sanboot.windows.plugins.module_utils.backends.hiveset import HiveSet
+    from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline
+    from ansible_collections.sanboot.windows.plugins.module_utils.windows.hives import hive_prefix
+    with HiveSet([('hive', hive_path)], check_mode, allow_dirty=allow_dirty,
+                 lock_timeout=lock.LOCK_TIMEOUT if lock_timeout is None else lock_timeout) as hives:
+        hive = hives.hives['hive']
+        fields = plan_fn(hive, hives.planners['hive']) or {}
+        write = hives.write(backup=backup)[0]
+    result = offline.hive_result(write, hive, hive_prefix(hive, hive_name), check_mode, backup)
+    result.update(fields)
+    return result
+
+
+def iscsi_boot_params(system, software, nic, extra=None, **more):
+    """iscsi_boot's parameters on the SYSTEM hive file ``system`` with one ``nic``, ``software`` the name of a fixture
+    SOFTWARE hive or None; no backup, dirty hives allowed (the fixtures of Windows 8 and later are dirty)."""
+    out = dict(hive=system, software_hive=unpacked_hive(software) if software else None, nics=[nic], drivers=[],
+               allow_dirty=True, backup=False)
+    out.update(extra or {})
+    out.update(more)
+    return out
+
+
+def error_ids(findings):
+    """The sorted ids of the doctor's error findings in a result."""
+    return sorted(f['id'] for f in findings if f['severity'] == 'error')
+
+
+def sha256(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def regedit_plan(path, name=None, data=None, type_name='string', state='present', delete_key=True):
+    """A planning function for run_plan with hive_regedit's semantics (win_regedit's)."""
+    from ansible_collections.sanboot.windows.plugins.module_utils.jobs import regedit
+    edit = regedit.Edit(path, name=name, data=data, type_name=type_name, state=state, delete_key=delete_key)
+    return lambda hive, planner: regedit.plan_edit(edit, hive, planner)
+
+
+def cddb_plan(ids=('PCI\\VEN_8086&DEV_100E', 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03'), **kw):
+    """A planning function for run_plan: Critical Device Database entries for E1G60 (the QEMU e1000's by default),
+    the usual change of the write path's tests."""
+    from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb
+
+    def plan(hive, planner):
+        return cddb.plan_critical_device(hive, planner, list(ids), service='E1G60',
+                                         guid=cddb.class_guid(class_name='Net'), **kw)
+    return plan
+
+
+def critical_device_plan(params):
+    """A planning function for run_plan with critical_device's semantics."""
+    from ansible_collections.sanboot.windows.plugins.module_utils.jobs import critical_device
+    request = critical_device.Request(params)
+    return lambda hive, planner: critical_device.plan(request, hive, planner)

@@ -7,13 +7,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs.live import LIVE_MODULES
 from ansible_collections.sanboot.windows.plugins.plugin_utils._winrm_action import LiveRegistryAction
-
-ARGUMENT_SPEC = dict(iscsi_boot.DRIVER_ARGS)
 
 
 class ActionModule(LiveRegistryAction):
     JOB = 'iscsi_boot_info'
-    ARGUMENT_SPEC = ARGUMENT_SPEC
-    PATH_OPTIONS = ('drivers',)
+    SPEC = LIVE_MODULES[JOB]

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import struct
+from collections import namedtuple
 
 REG_NONE = 0
 REG_SZ = 1
@@ -43,6 +44,12 @@ REG_TYPE_LABEL = {
 # Windows limits (MSDN "Registry Element Size Limits").
 MAX_KEY_NAME = 255
 MAX_VALUE_NAME = 16383
+
+
+# What to read of a registry, declared as data (jobs/readset.py lists what the jobs read; backends/live reads it with
+# ``reg query``): hive name ('SYSTEM', 'SOFTWARE', 'DRIVERS'), the key path relative to that hive's root, whether
+# the keys below count too, and which values (None: all, and the names of the subkeys; '' is the default value).
+Read = namedtuple('Read', 'hive path recursive values')
 
 
 class RegistryError(Exception):
@@ -599,3 +606,20 @@ class Planner(object):
             out.append((here, self.values(here)))
             stack.extend(reversed([here + (child,) for child in self.subkeys(here)]))
         return out
+
+
+def text_value(reader, path, name):
+    """A string value (REG_SZ, REG_EXPAND_SZ) of a key through any reader, or None (absent, or of another type)."""
+    value = reader.get_value(path, name)
+    if value is None:
+        return None
+    data = value.decoded()
+    return data if isinstance(data, str) else None
+
+
+def dword_value(reader, path, name):
+    """A REG_DWORD value of a key through any reader, as a number, or None (absent, or of another type or size)."""
+    value = reader.get_value(path, name)
+    if value is None or value.type != REG_DWORD or len(value.data) != 4:
+        return None
+    return value.decoded()

@@ -226,41 +226,13 @@ results:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb
-from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline
-from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import critical_device, offline
 
 
 def main():
-    argument_spec = dict(
-        driver=dict(type='path'),
-        devices=dict(type='list', elements='str'),
-        lenient=dict(type='bool', default=False),
-        templates=dict(type='dict'),
-    )
-    argument_spec.update(cddb.OPTIONS)
-    argument_spec.update(offline.HIVE_ARGS)
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        mutually_exclusive=[('class_guid', 'class'), ('driver', 'class_guid'), ('driver', 'class')]
-        + offline.TARGET_CHOICE['mutually_exclusive'],
-        required_one_of=offline.TARGET_CHOICE['required_one_of'] + [('hardware_ids', 'driver')],
-        required_if=[('state', 'present', ('service', 'driver'), True),
-                     ('state', 'present', ('class_guid', 'class', 'driver'), True)],
-        required_by={'devices': 'driver'},
-        supports_check_mode=True,
-    )
-    p = module.params
-    try:
-        plan = cddb.critical_device_plan(p)
-        result = offline.dispatch(p, module.check_mode, lambda path, extras: offline.run(
-            path, plan, check_mode=module.check_mode, backup=p['backup'] and bool(p['hive']),
-            allow_dirty=p['allow_dirty']))
-    except RegistryError as exc:
-        module.fail_json(msg=str(exc))
-    for warning in result.pop('warnings', []):
-        module.warn(warning)
-    module.exit_json(**result)
+    argument_spec, constraints = critical_device.argument_spec()
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **constraints)
+    offline.run_module(module, critical_device.run)
 
 
 if __name__ == '__main__':

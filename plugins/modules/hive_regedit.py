@@ -150,33 +150,14 @@ results:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline
-from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline, regedit
 
 
 def main():
-    argument_spec = dict(
-        path=dict(type='str', required=True, aliases=['key']),
-        name=dict(type='str', aliases=['entry', 'value']),
-        data=dict(type='raw'),
-        type=dict(type='str', default='string', aliases=['datatype'],
-                  choices=['none', 'binary', 'dword', 'expandstring', 'multistring', 'string', 'qword']),
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
-        delete_key=dict(type='bool', default=True),
-    )
+    argument_spec = dict(regedit.REGEDIT_ARGS)
     argument_spec.update(offline.HIVE_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **offline.TARGET_CHOICE)
-    p = module.params
-    try:
-        plan = offline.plan_regedit(p['path'], name=p['name'], data=p['data'], type_name=p['type'],
-                                    state=p['state'], delete_key=p['delete_key'])
-        hive_name = offline.split_hive_path(p['path'])[0] or 'SYSTEM'
-        result = offline.dispatch(p, module.check_mode, lambda path, extras: offline.run(
-            path, plan, check_mode=module.check_mode, backup=p['backup'] and bool(p['hive']),
-            allow_dirty=p['allow_dirty']), hive_name=hive_name)
-    except RegistryError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    offline.run_module(module, regedit.run)
 
 
 if __name__ == '__main__':

@@ -150,13 +150,14 @@ EXAMPLES = r'''
 
 RETURN = r'''
 os:
-  description: The Windows version found and how (SOFTWARE hive or SYSTEM hive alone).
+  description: The Windows version found and how (C(source) - the SOFTWARE hive, or the SYSTEM hive alone).
   returned: always
   type: dict
   sample: {name: Windows 7 Professional, version: '6.1', build: 7601, arch: x86, family: CriticalDeviceDatabase}
 nics:
   description: Per boot NIC, its IDs, the driver service and where it came from, and (Windows 8+)
-    C(driver_database) - what made its package boot-critical (C(state) in place, copied from DRIVERS, staged) with the
+    C(driver_database) - what made its package boot-critical (C(state) - in place, copied from DRIVERS, staged,
+    staged in SYSTEM only without the DRIVERS hive, or on a running host to be staged by pnputil) with the
     published INF, the package name and, for a staged package, its folder and files.
   returned: state is present
   type: list
@@ -167,7 +168,7 @@ boot_start_services:
   type: list
   elements: str
 ready:
-  description: The doctor's verdict on the hive as it is after this task (or would be, in check mode).
+  description: The doctor's verdict on the installation as it is after this task (or would be, in check mode).
   returned: state is present
   type: bool
 findings:
@@ -175,6 +176,10 @@ findings:
   returned: state is present
   type: list
   elements: dict
+dirty:
+  description: Whether the SYSTEM hive header was dirty (only possible with O(allow_dirty=true)).
+  returned: always
+  type: bool
 restored:
   description: Number of keys and values put back.
   returned: state is absent
@@ -246,23 +251,12 @@ control_sets:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot, offline
-from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 
 
 def main():
-    argument_spec = dict(iscsi_boot.CONVERSION_ARGS)
-    argument_spec.update(offline.HIVE_ARGS)
-    argument_spec.update(iscsi_boot.OPTION_ARGS)
-    argument_spec.update(iscsi_boot.FIRST_BOOT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[('state', 'present', ('nics',))], **offline.TARGET_CHOICE)
-    try:
-        result = iscsi_boot.run_iscsi_boot(module.params, module.check_mode)
-    except RegistryError as exc:
-        module.fail_json(msg=str(exc))
-    for warning in result.pop('warnings', []):
-        module.warn(warning)
-    module.exit_json(**result)
+    argument_spec, constraints = iscsi_boot.argument_spec()
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **constraints)
+    offline.run_module(module, iscsi_boot.run_iscsi_boot)
 
 
 if __name__ == '__main__':

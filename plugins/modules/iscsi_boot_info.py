@@ -94,7 +94,8 @@ EXAMPLES = r'''
 
 RETURN = r'''
 os:
-  description: Windows version, build, architecture, product type, which boot-device database it uses, and how that was found.
+  description: Windows version, build, architecture, product type, which boot-device database it uses, and how that was
+    found.
   returned: always
   type: dict
   sample: {name: Windows 10 Pro, version: '10.0', build: 19045, arch: amd64, family: DriverDatabase}
@@ -111,7 +112,10 @@ adapters:
             hardware_ids: ['PCI\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02'], location_path: 'PCIROOT(0)#PCI(0300)',
             starts_at_boot: false}]
 nics:
-  description: The boot NICs asked about, with the driver found for each (or null).
+  description: The boot NICs asked about, with the driver found for each (or null). On Windows 8 and later the
+    driver's C(package_state) says how M(sanboot.windows.iscsi_boot) makes its package boot-critical, in its
+    words - in place, copied from DRIVERS, staged - or C(named by an installed adapter) (the DRIVERS hive is
+    needed to copy its records).
   returned: always
   type: list
   elements: dict
@@ -129,7 +133,8 @@ ready:
   returned: always
   type: bool
 converted:
-  description: Whether M(sanboot.windows.iscsi_boot) has recorded changes in this hive.
+  description: Whether the conversion (M(sanboot.windows.iscsi_boot) or M(sanboot.windows.win_iscsi_boot)) has recorded
+    changes in this installation.
   returned: always
   type: bool
 dirty:
@@ -145,20 +150,12 @@ results:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot, offline
-from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 
 
 def main():
-    argument_spec = dict((k, v) for k, v in offline.HIVE_ARGS.items() if k not in ('backup', 'allow_dirty'))
-    argument_spec.update(iscsi_boot.OPTION_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **offline.TARGET_CHOICE)
-    try:
-        result = iscsi_boot.run_iscsi_boot_info(module.params)
-    except RegistryError as exc:
-        module.fail_json(msg=str(exc))
-    for warning in result.pop('warnings', []):
-        module.warn(warning)
-    module.exit_json(**result)
+    argument_spec, constraints = iscsi_boot.info_argument_spec()
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **constraints)
+    offline.run_module(module, iscsi_boot.run_iscsi_boot_info)
 
 
 if __name__ == '__main__':

@@ -134,7 +134,7 @@ changes:
   type: list
   elements: dict
 reg:
-  description: The change as a C(.reg) file; empty when nothing changes.
+  description: The change as a C(.reg) file (regedit / C(hivexregedit --merge) syntax); empty when nothing changes.
   returned: always
   type: str
 dirty:

@@ -163,12 +163,15 @@ EXAMPLES = r'''
 
 RETURN = r'''
 os:
-  description: The Windows version found (from the host's C(HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion)).
+  description: The Windows version found and how (C(source) - the SOFTWARE hive, or the SYSTEM hive alone).
   returned: always
   type: dict
   sample: {name: Windows 7 Professional, version: '6.1', build: 7601, arch: x86, family: CriticalDeviceDatabase}
 nics:
-  description: Per boot NIC, its IDs, the driver service and where it came from, and the DriverDatabase record.
+  description: Per boot NIC, its IDs, the driver service and where it came from, and (Windows 8+)
+    C(driver_database) - what made its package boot-critical (C(state) - in place, copied from DRIVERS, staged,
+    staged in SYSTEM only without the DRIVERS hive, or on a running host to be staged by pnputil) with the
+    published INF, the package name and, for a staged package, its folder and files.
   returned: state is present
   type: list
   elements: dict
@@ -178,11 +181,11 @@ boot_start_services:
   type: list
   elements: str
 ready:
-  description: The doctor's verdict on the registry as it is after this task (or would be, in check mode).
+  description: The doctor's verdict on the installation as it is after this task (or would be, in check mode).
   returned: state is present
   type: bool
 findings:
-  description: The doctor's findings on the result (see M(sanboot.windows.win_iscsi_boot_info)).
+  description: The doctor's findings on the result (see M(sanboot.windows.iscsi_boot_info)).
   returned: state is present
   type: list
   elements: dict
@@ -190,6 +193,16 @@ restored:
   description: Number of keys and values put back.
   returned: state is absent
   type: int
+packages_kept:
+  description: Staged packages (C(oemN.inf)) O(state=absent) left in place because Windows has installed them since.
+  returned: state is absent
+  type: list
+  elements: str
+packages_removed:
+  description: Staged packages O(state=absent) took back.
+  returned: state is absent
+  type: list
+  elements: str
 changes:
   description: One entry per registry operation (create_key, set_value, delete_value, delete_key), in order.
   returned: always

@@ -78,7 +78,8 @@ EXAMPLES = r'''
 
 RETURN = r'''
 os:
-  description: Windows version, build, architecture, product type and which boot-device database it uses.
+  description: Windows version, build, architecture, product type, which boot-device database it uses, and how that was
+    found.
   returned: always
   type: dict
 control_sets:
@@ -99,12 +100,16 @@ present_adapters:
   type: list
   elements: dict
 nics:
-  description: The boot NICs asked about, with the driver found for each (or null).
+  description: The boot NICs asked about, with the driver found for each (or null). On Windows 8 and later the
+    driver's C(package_state) says how M(sanboot.windows.iscsi_boot) makes its package boot-critical, in its
+    words - in place, copied from DRIVERS, staged - or C(named by an installed adapter) (the DRIVERS hive is
+    needed to copy its records).
   returned: always
   type: list
   elements: dict
 findings:
-  description: Each with C(id), C(severity), C(message), C(fix) and C(evidence).
+  description:
+    - Each with C(id), C(severity) (error, warning, info), C(message), C(fix) and C(evidence) (key, value, type, data).
   returned: always
   type: list
   elements: dict
@@ -113,7 +118,8 @@ ready:
   returned: always
   type: bool
 converted:
-  description: Whether M(sanboot.windows.win_iscsi_boot) has recorded changes on this host.
+  description: Whether the conversion (M(sanboot.windows.iscsi_boot) or M(sanboot.windows.win_iscsi_boot)) has recorded
+    changes in this installation.
   returned: always
   type: bool
 dirty:

@@ -41,13 +41,11 @@ OPTION_VARS = set(v for names in CONNECTION_VARS.values() for v in names)
 
 
 class LiveRegistryAction(ActionBase):
-    """Base class: set JOB, ARGUMENT_SPEC and the validator's constraints in the subclass."""
+    """Base class: set JOB and SPEC (jobs/live.py LIVE_MODULES[JOB]: argument_spec, its constraints, path_options)
+    in the subclass."""
 
     JOB = None
-    ARGUMENT_SPEC = {}
-    MUTUALLY_EXCLUSIVE = []
-    REQUIRED_IF = []
-    PATH_OPTIONS = ()
+    SPEC = {}
     TRANSFERS_FILES = False
     _requires_connection = False
 
@@ -92,7 +90,7 @@ class LiveRegistryAction(ActionBase):
             kinit_env_vars=values['kinit_env_vars'], kinit_mode=values['kerberos_mode'])
 
     def _resolve_paths(self, params):
-        for option in self.PATH_OPTIONS:
+        for option in self.SPEC.get('path_options', ()):
             items = params.get(option)
             if not items:
                 continue
@@ -111,8 +109,9 @@ class LiveRegistryAction(ActionBase):
         result = super(LiveRegistryAction, self).run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}
-        validator = ArgumentSpecValidator(self.ARGUMENT_SPEC, mutually_exclusive=self.MUTUALLY_EXCLUSIVE or None,
-                                          required_if=self.REQUIRED_IF or None)
+        validator = ArgumentSpecValidator(self.SPEC['argument_spec'],
+                                          mutually_exclusive=self.SPEC.get('mutually_exclusive') or None,
+                                          required_if=self.SPEC.get('required_if') or None)
         validated = validator.validate(self._task.args)
         if validated.error_messages:
             result.update(failed=True, msg='; '.join(validated.error_messages))

@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip('guestfs')
 
-from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot, offline
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot, regedit  # noqa: E402
 from ansible_collections.sanboot.windows.plugins.module_utils.backends import image  # noqa: E402
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError  # noqa: E402
 from ansible_collections.sanboot.windows.tests.helpers import (  # noqa: E402
@@ -137,7 +137,7 @@ def test_convert_two_images_in_one_appliance_then_nothing_changes_then_undo(tmp_
 
     # Undo: the hives read back exactly as they were, the staged files and the first-boot step are gone.
     undone = iscsi_boot.run_iscsi_boot(dict(images=images, state='absent', allow_dirty=True, backup=False),
-                                    check_mode=False)
+                                       check_mode=False)
     assert [r['changed'] for r in undone['results']] == [True, True]
     assert len(undone['results'][1]['files_removed']) == 7
     after = files_in(ten, tmp_path, ['/Windows/System32/config/SYSTEM', '/Windows/System32/config/DRIVERS',
@@ -152,7 +152,7 @@ def test_check_mode_and_doctor_leave_the_image_byte_identical(tmp_path):
     img = make_windows_image(str(tmp_path / 'win7.qcow2'), fmt='qcow2')
     before = sha(img)
     result = iscsi_boot.run_iscsi_boot(dict(images=[dict(path=img), dict(path=img)], nics=[E1000], drivers=[]),
-                                    check_mode=True)
+                                       check_mode=True)
     assert [r['changed'] for r in result['results']] == [True, True]
     report = iscsi_boot.run_iscsi_boot_info(dict(image=img, nics=[E1000], drivers=[]))
     assert report['ready'] is False and report['os']['version'] == '6.1'
@@ -163,9 +163,8 @@ def test_check_mode_and_doctor_leave_the_image_byte_identical(tmp_path):
 @pytest.mark.xdist_group('image-convert')
 def test_hive_regedit_and_critical_device_on_an_image(tmp_path):
     img = make_windows_image(str(tmp_path / 'win7.raw'))
-    plan = offline.plan_regedit('HKLM:\\SOFTWARE\\Sanboot\\Test', name='x', data=1, type_name='dword')
-    result = offline.dispatch(dict(image=img, backup=False), False,
-                              lambda path, extras: offline.run(path, plan, backup=False), hive_name='SOFTWARE')
+    result = regedit.run(dict(image=img, backup=False, path='HKLM:\\SOFTWARE\\Sanboot\\Test', name='x', data=1,
+                              type='dword'), False)
     assert result['changed']
     assert hive_in(img, tmp_path, 'SOFTWARE')[('Sanboot', 'Test')] == {'x': (4, b'\x01\x00\x00\x00')}
 
@@ -210,7 +209,7 @@ def test_full_file_system_fails_and_leaves_the_image_unchanged(tmp_path, virtio_
     before = sha(img)
     with pytest.raises(RegistryError, match='[Nn]o space|ENOSPC|not changed'):
         iscsi_boot.run_iscsi_boot(dict(image=img, nics=[VIRTIO], drivers=[virtio_package], templates={}, backup=False),
-                               check_mode=False)
+                                  check_mode=False)
     assert sha(img) == before
 
 
@@ -234,7 +233,7 @@ def test_killed_run_leaves_the_image_unchanged_or_complete(tmp_path):
     local = read_from_image(master, SYSTEM, str(tmp_path / 'SYSTEM'))
     software = read_from_image(master, '/Windows/System32/config/SOFTWARE', str(tmp_path / 'SOFTWARE'))
     iscsi_boot.run_iscsi_boot(dict(hive=local, software_hive=software, backup=False, drivers=[],
-                                nics=[{'id': 'PCI\\VEN_8086&DEV_100E', 'service': 'E1G60'}]), check_mode=False)
+                                   nics=[{'id': 'PCI\\VEN_8086&DEV_100E', 'service': 'E1G60'}]), check_mode=False)
     complete = dump_hive(local)
     assert complete != original
     rng = random.Random(11)

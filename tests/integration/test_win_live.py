@@ -200,8 +200,8 @@ def _offline(tmp, name, params, software, drivers=None):
         shutil.copyfile(drivers, copy + '.DRIVERS')
         os.chmod(copy + '.DRIVERS', 0o644)
     iscsi_boot.run_iscsi_boot(dict(params, hive=copy, software_hive=unpacked_hive(software), backup=False,
-                                allow_dirty=True, drivers_hive=copy + '.DRIVERS' if drivers else None),
-                           check_mode=False)
+                                   allow_dirty=True, drivers_hive=copy + '.DRIVERS' if drivers else None),
+                              check_mode=False)
     return dump_hive(copy)
 
 

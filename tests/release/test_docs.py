@@ -159,9 +159,8 @@ def test_relative_links_resolve(path):
 
 def test_troubleshooting_covers_every_finding():
     ids = set()
-    for module in ('iscsiboot.py', 'nicpackage.py'):      # the doctor and its Windows 8+ package findings
-        with open(os.path.join(ROOT, 'plugins', 'module_utils', 'windows', module)) as f:
-            ids |= set(re.findall(r"finding\(\s*'([a-z-]+)'", f.read()))
+    with open(os.path.join(ROOT, 'plugins', 'module_utils', 'windows', 'doctor.py')) as f:
+        ids |= set(re.findall(r"finding\(\s*'([a-z-]+)'", f.read()))
     assert len(ids) >= 16
     with open(os.path.join(ROOT, 'docs', 'troubleshooting.md')) as f:
         text = f.read()
@@ -217,3 +216,41 @@ def test_bindep_lists_what_bootstrap_installs():
                             text=True, check=False).stdout.split()
     assert len(listed) > 15 and sorted(listed) == sorted(set(listed))
     assert sorted(bindep) == sorted(listed)
+
+
+# The offline modules and their live twins return the same fields, described the same way, except these: what only a
+# hive file or an image has (backups, files to copy, images) and what only a running host has (the import, WinRM), and
+# the fields whose meaning differs on a live host (the reason is the value).
+TWINS = {
+    ('iscsi_boot', 'win_iscsi_boot'): dict(
+        offline={'backup_file', 'backup_files', 'files_removed', 'files_to_copy', 'files_to_remove', 'files_written',
+                 'first_boot', 'results'},
+        live={'applied', 'applied_as', 'cleaned_up', 'not_applied', 'staged_drivers', 'winrm'},
+        differ={'dirty': 'a working hive built from what was read is never dirty',
+                'reg': 'the live twin says what was imported (the record of originals moved first)'}),
+    ('iscsi_boot_info', 'win_iscsi_boot_info'): dict(
+        offline={'results'}, live={'present_adapters', 'winrm'},
+        differ={'dirty': 'a working hive built from what was read is never dirty',
+                'adapters': 'a running host also says which adapters are present now'}),
+    ('critical_device', 'win_critical_device'): dict(
+        offline={'backup_file', 'results'}, live={'applied', 'applied_as', 'not_applied', 'winrm'},
+        differ={'dirty': 'a working hive built from what was read is never dirty'}),
+}
+
+
+def _return_doc(module):
+    with open(os.path.join(ROOT, 'plugins', 'modules', module + '.py')) as f:
+        text = f.read()
+    return yaml.safe_load(re.search(r"^RETURN = r'''(.*?)^'''", text, re.S | re.M).group(1))
+
+
+@pytest.mark.parametrize('pair', sorted(TWINS), ids=lambda p: '%s~%s' % p)
+def test_twins_return_the_same_fields(pair):
+    offline, live = (_return_doc(m) for m in pair)
+    allowed = TWINS[pair]
+    assert set(offline) - set(live) == allowed['offline'], 'fields only %s returns' % pair[0]
+    assert set(live) - set(offline) == allowed['live'], 'fields only %s returns' % pair[1]
+    shown = ('description', 'type', 'elements', 'returned')
+    drift = [name for name in set(offline) & set(live) if name not in allowed['differ'] and
+             [offline[name].get(k) for k in shown] != [live[name].get(k) for k in shown]]
+    assert not drift, 'described differently in the twins (or list the reason in TWINS): %s' % sorted(drift)

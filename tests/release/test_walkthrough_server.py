@@ -85,8 +85,8 @@ def prepared_windows7_image(path, base):
         shutil.copyfile(unpacked_hive('win7-sp1-x86.SYSTEM'), tmp)
         os.chmod(tmp, 0o644)
         iscsi_boot.run_iscsi_boot(dict(hive=tmp, software_hive=unpacked_hive('phony-win7-32.SOFTWARE'),
-                                    nics=[{'id': E1000, 'service': 'E1G60'}], auto_reboot=False, backup=False),
-                               check_mode=False)
+                                       nics=[{'id': E1000, 'service': 'E1G60'}], auto_reboot=False, backup=False),
+                                  check_mode=False)
         os.replace(tmp, hive)
     make_windows_image(path, system=name)          # unpacked_hive() hands out the cached, prepared copy
     probe = os.path.join(base, 'probe.bin')

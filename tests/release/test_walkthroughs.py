@@ -104,5 +104,5 @@ def test_walkthrough_winrm(user, tmp_path):
     shutil.copyfile(unpacked_hive('win7-sp1-x86.SYSTEM'), copy)
     os.chmod(copy, 0o644)
     iscsi_boot.run_iscsi_boot(dict(hive=copy, software_hive=unpacked_hive('phony-win7-32.SOFTWARE'), nics=[E1000],
-                                auto_reboot=False, backup=False), check_mode=False)
+                                   auto_reboot=False, backup=False), check_mode=False)
     assert dump_hive(machine.system) == dump_hive(copy)

@@ -33,6 +33,7 @@ from ansible_collections.sanboot.windows.tests.winrm_endpoint.cmdline import (
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.messages import MESSAGES
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.regexe import Reg
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
+from ansible_collections.sanboot.windows.tests.helpers import run_plan
 
 
 class Killed(Exception):
@@ -683,13 +684,12 @@ class Context(object):
 
     def _driver_records(self, inf_path):
         """Windows 8+: the DriverDatabase records pnputil leaves in the DRIVERS hive, as the engine writes them when it
-        stages a package offline (module_utils/driverstore.py: our reading of Windows' records, docs/how-it-works.md
+        stages a package offline (module_utils/windows/driverstore.py: our reading of Windows' records, docs/how-it-works.md
         section 4; Windows' own pnputil is the real thing). Returns the published name (oemN.inf)."""
-        from ansible_collections.sanboot.windows.plugins.module_utils.windows import driverstore, iscsiboot
-        from ansible_collections.sanboot.windows.plugins.module_utils.jobs import offline
+        from ansible_collections.sanboot.windows.plugins.module_utils.windows import driverstore, osinfo
         from ansible_collections.sanboot.windows.plugins.module_utils.inf.install import read_inf
         from ansible_collections.sanboot.windows.plugins.module_utils.inf.target import parse_target
-        os_info = iscsiboot.OsInfo()
+        os_info = osinfo.OsInfo()
         os_info.version = tuple(int(p) for p in self.m.version.split('.'))
         os_info.arch = self.m.arch or 'amd64'
         # templates={}: the tests stage virtio-win's netkvm template as it is (real pnputil wants a built INF)
@@ -700,7 +700,7 @@ class Context(object):
             staged.append(driverstore.plan_stage(driver, None, planner, os_info))
             return {}
         with self.m.hive_lock:
-            offline.run(self.m.drivers, plan, backup=False, allow_dirty=True, hive_name='DRIVERS')
+            run_plan(self.m.drivers, plan, backup=False, allow_dirty=True, hive_name='DRIVERS')
         return staged[0].oem_inf
 
     def p_schtasks(self, args):

@@ -70,6 +70,8 @@ class HiveHeader(object):
             raise HiveError('%s is not a Windows registry hive (no "regf" signature at the start of the file)' % path)
         self.sequence1, self.sequence2 = struct.unpack_from('<II', block, 4)
         self.major, self.minor = struct.unpack_from('<II', block, 20)
+        # The size of the hive bins after the base block: libhivex and regf.py append at its end.
+        self.data_size = struct.unpack_from('<I', block, 0x28)[0]
         stored = struct.unpack_from('<I', block, 0x1FC)[0]
         computed = 0
         for (word,) in struct.iter_unpack('<I', block[:0x1FC]):
@@ -98,6 +100,10 @@ def check_openable(path, allow_dirty=False):
     if not header.checksum_ok:
         raise HiveError('%s: the hive header checksum is wrong; the file is damaged or not a hive. '
                         'Nothing was changed.' % path)
+    if header.data_size % HEADER_SIZE or header.data_size > header.size - HEADER_SIZE:
+        raise HiveError('%s: the hive header says its hive bins take %d bytes, but the file holds %d after its base '
+                        'block; the file is truncated or damaged. Nothing was changed.'
+                        % (path, header.data_size, max(0, header.size - HEADER_SIZE)))
     if header.dirty and not allow_dirty:
         logs = [p for p in (path + '.LOG', path + '.LOG1', path + '.LOG2') if os.path.exists(p)]
         raise HiveError(
@@ -260,7 +266,7 @@ class Hive(object):
         libhivex writes such a value as one plain cell, which Windows and other readers then misread, and it
         rewrites every value of a key when it sets or deletes one (so a big value already there, such as
         ProductOptions\\ProductPolicy, would be damaged too). Found by reading our writes with libregf and
-        dissect.regf (tests/unit/plugins/module_utils/test_independent_readers.py).
+        dissect.regf (tests/unit/plugins/module_utils/backends/test_hive.py).
         """
         if self.header.minor < 4:
             return

@@ -295,12 +295,17 @@ class InstallEditor(object):
         self.lock = None            # the image's lock.Held (a writer's)
         self.reusable = {}          # hive name -> backup made earlier in this series of writes (lock.valid_backups)
         self.backups = {}           # hive name -> backup made by this run (None: none made)
-        # Read-write unless in check mode: the appliance writes to the overlay, so one mount serves all.
-        session.mount(install, writable=not check_mode)
+        self.mount()
         self.config = session.resolve('/' + _guest_join(install.systemroot, 'system32', 'config'))
+
+    def mount(self):
+        """Mount this installation (the appliance mounts one at a time; a no-op when it is mounted already).
+        Read-write unless in check mode: the appliance writes to the overlay."""
+        self.session.mount(self.install, writable=not self.check_mode)
 
     def hive(self, name, required=True):
         """(guest path, local copy) of config/<name> (found case-insensitively)."""
+        self.mount()
         guest = self.session.resolve(self.config + '/' + name)
         if guest is None or not self.g.is_file(guest):
             if required:
@@ -315,6 +320,7 @@ class InstallEditor(object):
 
     def put_file(self, local, guest_dir, name):
         """Copy a file into the installation unless an identical one is there. Returns True when written."""
+        self.mount()
         directory = self._mkdir(guest_dir)
         existing = self.session.resolve(_guest_join(directory, name))
         if existing and self.g.is_file(existing) and self.g.checksum('sha256', existing) == _sha256(local):
@@ -323,6 +329,7 @@ class InstallEditor(object):
         return True
 
     def _mkdir(self, guest_dir):
+        self.mount()
         parts = [p for p in guest_dir.strip('/').split('/') if p]
         here = ''
         for part in parts:
@@ -337,6 +344,7 @@ class InstallEditor(object):
         """Put a hive written by the engine back, writing only the byte ranges that differ (pwrite), since
         uploading a whole hive through ntfs-3g is the slowest step of the appliance. The previous hive is kept
         on the host, beside the image, unless backup is off. Returns the backup path."""
+        self.mount()
         with open(local + '.orig', 'rb') as f:
             old = f.read()
         with open(local, 'rb') as f:
@@ -425,59 +433,69 @@ def copy_driver_files(editor, files, label=None):
     return written
 
 
-def run_on_images(images, job, check_mode=False, backup=True, lock_timeout=lock.LOCK_TIMEOUT):
-    """Run ``job(editor)`` on the Windows installation of each image, sharing one appliance.
+class ImageSet(object):
+    """The Windows installations of one or more images, open in one appliance for one read-plan-write cycle.
 
-    ``images``: [{'path', 'format' (or None), 'root' (or None)}]. ``job`` returns a result dict with
-    'changed'. Returns the list of results (one per image, in order); raises ImageError before touching any
-    image when one of them cannot be used. A writer holds each image's lock (lock.py) from before it reads the
-    image until its changes are committed; a reader (check mode, the doctor) holds a shared lock while its
-    appliance runs, since a writer changes the image in place.
+    ``images``: [{'path', 'format' (or None), 'root' (or None)}]. ``with ImageSet(images, check_mode) as opened:``
+    checks every image and finds its installation before anything is written (ImageError otherwise), then the caller
+    works on ``opened.editors`` (one InstallEditor per image, in order) and calls ``opened.finish(changed)`` with one
+    flag per image: the appliance flushes, and only the changed images get their overlay committed. A writer holds
+    each image's lock (lock.py) from before it reads the image until its changes are committed; a reader (check mode,
+    the doctor) holds a shared lock while its appliance runs, since a writer changes the image in place.
     """
-    if not images:
-        raise ImageError('no image given')
-    for image in images:
-        check_exists(image['path'])
-    reals = [os.path.realpath(i['path']) for i in images]
-    if not check_mode:
-        for index, real in enumerate(reals):
-            if real in reals[:index]:
-                raise ImageError('disk image %s is listed twice in images: each image may be changed once per task '
-                                 '(merge the two entries). Nothing was changed.' % images[index]['path'])
-    held = {}
-    try:
+
+    def __init__(self, images, check_mode=False, backup=True, lock_timeout=lock.LOCK_TIMEOUT):
+        self.images = images
+        self.check_mode = check_mode
+        self.backup = backup
+        self.lock_timeout = lock_timeout
+        self.held = {}
+        self.workdir = None
+        self.session = None
+        self.overlays = []
+        self.editors = []
+
+    def __enter__(self):
+        try:
+            self._open()
+        except BaseException as exc:
+            self.__exit__(type(exc), exc, None)
+            raise
+        return self
+
+    def _open(self):
+        images, check_mode = self.images, self.check_mode
+        if not images:
+            raise ImageError('no image given')
+        for image in images:
+            check_exists(image['path'])
+        reals = [os.path.realpath(i['path']) for i in images]
+        if not check_mode:
+            for index, real in enumerate(reals):
+                if real in reals[:index]:
+                    raise ImageError('disk image %s is listed twice in images: each image may be changed once per '
+                                     'task (merge the two entries). Nothing was changed.' % images[index]['path'])
         # Sorted, so two runs on overlapping lists of images cannot each hold one lock the other waits for.
         for real in sorted(set(reals)):
-            held[real] = lock.acquire(real, shared=check_mode, timeout=lock_timeout)
+            self.held[real] = lock.acquire(real, shared=check_mode, timeout=self.lock_timeout)
         if not check_mode:
             for image, real in zip(images, reals):
-                lock.refuse_unwritable(image['path'], what='disk image', in_place=True, held=held[real])
-        return _run_on_images(images, [held[r] for r in reals], job, check_mode, backup)
-    finally:
-        for h in held.values():
-            h.release()
-
-
-def _run_on_images(images, locks, job, check_mode, backup):
-    infos = [inspect_file(i['path'], i.get('format')) for i in images]
-    workdir = tempfile.mkdtemp(prefix='sanboot-image-')
-    overlays = []
-    session = None
-    try:
+                lock.refuse_unwritable(image['path'], what='disk image', in_place=True, held=self.held[real])
+        locks = [self.held[r] for r in reals]
+        infos = [inspect_file(i['path'], i.get('format')) for i in images]
+        self.workdir = tempfile.mkdtemp(prefix='sanboot-image-')
         drives = []
         for index, (image, info) in enumerate(zip(images, infos)):
             fmt = image.get('format') or info['format']
             if check_mode:
                 drives.append((os.path.abspath(image['path']), fmt))
             else:
-                overlay = Overlay(image['path'], fmt, workdir, index)
-                overlays.append(overlay)
+                overlay = Overlay(image['path'], fmt, self.workdir, index)
+                self.overlays.append(overlay)
                 drives.append((overlay.path, 'qcow2'))
-        session = GuestSession(drives, readonly=check_mode)
-        results = []
-        editors = []
+        self.session = GuestSession(drives, readonly=check_mode)
         for index, image in enumerate(images):
-            installs = session.find_windows(drive_index=index)
+            installs = self.session.find_windows(drive_index=index)
             if image.get('root'):
                 installs = [i for i in installs if image['root'] in (i.device, i.describe())]
             if not installs:
@@ -487,36 +505,44 @@ def _run_on_images(images, locks, job, check_mode, backup):
             if len(installs) > 1:
                 raise ImageError('%s holds several Windows installations (%s): choose one with root'
                                  % (image['path'], ', '.join(i.describe() for i in installs)))
-            install = installs[0]
-            local = os.path.join(workdir, 'image-%d' % index)
+            local = os.path.join(self.workdir, 'image-%d' % index)
             os.mkdir(local)
-            editor = InstallEditor(session, install, local, check_mode, backup, os.path.basename(image['path']))
+            editor = InstallEditor(self.session, installs[0], local, check_mode, self.backup,
+                                   os.path.basename(image['path']))
             editor.backup_dir = os.path.dirname(os.path.abspath(image['path']))
             if not check_mode:
                 editor.lock = locks[index]
                 editor.reusable = locks[index].valid_backups()
-            result = job(editor)
-            result['image'] = image['path']
-            result['root'] = install.describe()
-            results.append(result)
-            editors.append(editor)
-        session.finish()
-        session = None
-        for overlay, result, editor in zip(overlays, results, editors):
-            if result.get('changed'):
+            self.editors.append(editor)
+
+    def finish(self, changed):
+        """Flush the appliance, then commit the overlay of each image whose flag in ``changed`` is true."""
+        self.session.finish()
+        self.session = None
+        for overlay, was_changed, editor in zip(self.overlays, changed, self.editors):
+            if was_changed:
                 overlay.commit()
                 # The series of writes goes on for every backup that was still valid; record this run's own.
                 for name, previous in editor.reusable.items():
                     editor.lock.remember_write(name, previous)
                 for name, made in editor.backups.items():
                     editor.lock.remember_write(name, made or editor.reusable.get(name))
-        return results
-    except RuntimeError as exc:
-        raise ImageError('libguestfs failed: %s; the image was not changed' % exc)
-    finally:
-        if session is not None:
-            session.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if self.session is not None:
+                self.session.close()
+                self.session = None
+            if self.workdir:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+                self.workdir = None
+        finally:
+            for held in self.held.values():
+                held.release()
+            self.held = {}
+        if exc_type is not None and issubclass(exc_type, RuntimeError):
+            raise ImageError('libguestfs failed: %s; the image was not changed' % exc)
+        return False
 
 
 class GuestView(object):
@@ -529,6 +555,7 @@ class GuestView(object):
         self.g = editor.g
 
     def _path(self, rel):
+        self.editor.mount()
         return self.session.resolve('/' + _guest_join(self.editor.install.systemroot, rel.replace('\\', '/')))
 
     def exists(self, rel):
@@ -599,32 +626,3 @@ def remove_files(editor, files):
             editor.g.rmdir(folder)
             folder = os.path.dirname(folder)
     return removed
-
-
-def hive_job(run_local, hive='SYSTEM', extra_hives=(), check_mode=False):
-    """A job for run_on_images: run ``run_local(local hive path, {name: local path or None})`` on downloaded hives,
-    then put the changed hives (and the files of drivers it installed) back into the installation."""
-    def job(editor):
-        guest, local = editor.hive(hive)
-        downloaded = dict((name, editor.hive(name, required=False)) for name in extra_hives)
-        extras = dict((name, paths[1]) for name, paths in downloaded.items())
-        extras['_view'] = GuestView(editor)
-        result = run_local(local, extras)
-        files = result.pop('_files', None) or []
-        removals = result.pop('_remove_files', None) or []
-        result['files_written'] = []
-        if result.get('changed') and not check_mode:
-            if files:
-                result['files_written'] = put_staged_files(editor, files)
-            else:
-                for nic in result.get('nics') or []:
-                    if nic.get('service_created'):
-                        result['files_written'].extend(copy_driver_files(editor, nic.get('files') or []))
-            if removals:
-                result['files_removed'] = remove_files(editor, removals)
-            for name, (other_guest, other_local) in downloaded.items():
-                if other_guest and any(c.get('hive') == name for c in result.get('changes') or []):
-                    editor.write_hive(other_guest, other_local, editor.backup_dir)
-            result['backup_file'] = editor.write_hive(guest, local, editor.backup_dir)
-        return result
-    return job

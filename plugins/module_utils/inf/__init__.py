@@ -6,6 +6,7 @@
 Plain Python, no Ansible imports. The rules, with their Microsoft and Wine sources, are in docs/driver-packages.md.
 One module per stage, each using only the ones above it:
 
+* hwid.py        hardware IDs: the grammar users and iPXE give them in (Windows form, vendor:device, lspci lines);
 * target.py      the Windows a driver is chosen for (parse_target);
 * text.py        bytes -> sections: decode, build-time templates, tokenize (Wine's parser);
 * model.py       InfFile (sections, the one Strings section, %strkey% substitution) and what a package holds for a

@@ -16,7 +16,7 @@ from ansible_collections.sanboot.windows.plugins.module_utils.inf.install import
 from ansible_collections.sanboot.windows.plugins.module_utils.inf.model import DEFAULT_FEATURE_SCORE
 from ansible_collections.sanboot.windows.plugins.module_utils.inf.target import coerce_target
 from ansible_collections.sanboot.windows.plugins.module_utils.inf.text import InfError, warn_once
-from ansible_collections.sanboot.windows.plugins.module_utils.windows import hwid
+from ansible_collections.sanboot.windows.plugins.module_utils.inf import hwid
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError, Value
 
 _PCI_ID_RE = re.compile(

@@ -35,7 +35,8 @@ import stat
 import tempfile
 
 from ansible_collections.sanboot.windows.plugins.module_utils import inf
-from ansible_collections.sanboot.windows.plugins.module_utils.windows import iscsiboot
+from ansible_collections.sanboot.windows.plugins.module_utils.windows.errors import BootError
+from ansible_collections.sanboot.windows.plugins.module_utils.windows.nic import parse_nic
 
 REPORT_VERSION = '1'
 DEFAULT_URL_PATH = '/discovery.txt'
@@ -293,7 +294,7 @@ def iscsi_boot_entry(nic):
     entry = {'id': nic['id']}
     if nic.get('location'):
         entry['location'] = nic['location']
-    iscsiboot.parse_nic(entry)     # raises if iscsi_boot would not take it
+    parse_nic(entry)     # raises if iscsi_boot would not take it
     return entry
 
 
@@ -389,7 +390,7 @@ def parse_lines(lines, url_path=DEFAULT_URL_PATH, macs=None, source=None, result
             continue
         try:
             facts = machine(parse_report(query))
-        except (ReportError, iscsiboot.BootError) as exc:
+        except (ReportError, BootError) as exc:
             result['rejected'].append({'source': source, 'line': number, 'reason': str(exc)})
             continue
         if wanted is not None and facts['mac'] not in wanted:

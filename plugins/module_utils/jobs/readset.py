@@ -2,9 +2,9 @@
 # Copyright: sanboot.windows contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the engine reads, declared as data: the registry keys the iscsi_boot, iscsi_boot_info and critical_device
-jobs look at, so that a running Windows needs to hand over only those (module_utils/live reads exactly this set
+jobs look at, so that a running Windows needs to hand over only those (jobs/live.py reads exactly this set
 with ``reg query`` and builds a partial working hive from it) and a test can check that the jobs read nothing else
-(tests/unit/plugins/module_utils/test_read_set.py runs every job on full fixture hives through a recording reader).
+(tests/unit/plugins/module_utils/jobs/test_readset.py runs every job on full fixture hives through a recording reader).
 
 A ``Read`` is (hive, key path relative to that hive's root, recursive, values):
 
@@ -24,12 +24,21 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from collections import namedtuple
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import Read, RegistryError, fold, text_value
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb, ddb, driverstore, nicpackage
+from ansible_collections.sanboot.windows.plugins.module_utils.windows.adapters import (
+    DEVPKEY_LOCATION_PATHS, enum_net_instances,
+)
+from ansible_collections.sanboot.windows.plugins.module_utils.windows.nic import NET_CLASS, Driver, parse_nics
+from ansible_collections.sanboot.windows.plugins.module_utils.windows.nicdriver import (
+    INBOX_NIC_SERVICES, driver_from_package, resolve_drivers,
+)
+from ansible_collections.sanboot.windows.plugins.module_utils.windows.osinfo import OsInfo, detect_os
+from ansible_collections.sanboot.windows.plugins.module_utils.windows.record import STATE_KEY
+from ansible_collections.sanboot.windows.plugins.module_utils.windows.services import (
+    NETSERVICE_CLASS, NETWORK_STACK, OPTIONAL_STACK, WFP_LWF, dependency_closure,
+)
 
-from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb, ddb, driverstore, iscsiboot, nicpackage
-from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError, fold
-
-Read = namedtuple('Read', 'hive path recursive values')
 
 CURRENT_VERSION = ('Microsoft', 'Windows NT', 'CurrentVersion')
 # detect_os: the version values of SOFTWARE (the hive itself is 30 to 100 MB)
@@ -44,7 +53,7 @@ FIXED_READS = (
     Read('SYSTEM', ('Select',), False, None),
     Read('SYSTEM', ('HardwareConfig',), False, None),
     Read('SYSTEM', ('HardwareConfig',), True, ('BootDriverFlags',)),
-    Read('SYSTEM', iscsiboot.STATE_KEY[:1], True, None),
+    Read('SYSTEM', STATE_KEY[:1], True, None),
     Read('SYSTEM', ('DriverDatabase',), False, None),
     Read('SYSTEM', ('DriverDatabase', 'DeviceIds'), False, None),
 )
@@ -55,7 +64,7 @@ FIXED_READS = (
 DRIVERS_READS = (Read('DRIVERS', ddb.DDB, False, None),)
 WINDOWS8_READS = (Read('SYSTEM', driverstore.SETUP, False, ('CmdLine', 'SetupType')),)
 WINDOWS8_CONTROL_SET_READS = (
-    (('Control', 'Class', iscsiboot.NET_CLASS), True, ('InfPath',)),
+    (('Control', 'Class', NET_CLASS), True, ('InfPath',)),
     (('Enum', 'PCI'), True, ('CompatibleIDs',)),
 )
 
@@ -67,9 +76,9 @@ CONTROL_SET_READS = (
     (('Control', 'Session Manager', 'Memory Management'), False, None),
     (('Control', 'CrashControl'), False, None),
     (('Control', 'PnP'), False, None),
-    (('Control', 'Network', iscsiboot.NETSERVICE_CLASS.lower(), iscsiboot.WFP_LWF, 'Ndi'), False, None),
-    (('Control', 'Class', iscsiboot.NET_CLASS), False, None),
-    (('Control', 'Class', iscsiboot.NET_CLASS), True, ('PnPCapabilities',)),
+    (('Control', 'Network', NETSERVICE_CLASS.lower(), WFP_LWF, 'Ndi'), False, None),
+    (('Control', 'Class', NET_CLASS), False, None),
+    (('Control', 'Class', NET_CLASS), True, ('PnPCapabilities',)),
     (('Services', 'Tcpip', 'Parameters'), False, ('DisableDhcpMediaSense',)),
     (('Enum', 'PCI'), True, ('ClassGUID', 'Class', 'Service', 'HardwareID', 'Driver')),
 )
@@ -81,7 +90,7 @@ def read_set(system=None, nics=(), drivers=None, services=(), hardware_ids=(), c
              os_info=None, doctor=False, software=True, restore=False, drivers_db=None):
     """The Reads the jobs need, as far as ``system`` (the SYSTEM keys read so far, or None) lets them be named.
 
-    nics: iscsiboot.Nic of iscsi_boot / iscsi_boot_info; drivers: {nic id: Driver} resolved so far (find_driver's
+    nics: nic.Nic of iscsi_boot / iscsi_boot_info; drivers: {nic id: Driver} resolved so far (find_driver's
     answer on the keys read so far); services and hardware_ids: those critical_device names; os_info: detect_os's
     answer once it can be given (DriverDatabase records of new NICs); doctor: iscsi_boot_info's adapter list;
     restore: state=absent (the keys the record of originals names); drivers_db: the DRIVERS keys read so far
@@ -92,7 +101,7 @@ def read_set(system=None, nics=(), drivers=None, services=(), hardware_ids=(), c
     if windows8:
         out += list(WINDOWS8_READS) + (list(DRIVERS_READS) if nics else [])
         # the class entries a copy writes, for the usual class of a boot NIC's package (_driver_database_reads)
-        out += [Read(hive, ddb.class_key(iscsiboot.NET_CLASS), False, None) for hive in ('DRIVERS', 'SYSTEM')
+        out += [Read(hive, ddb.class_key(NET_CLASS), False, None) for hive in ('DRIVERS', 'SYSTEM')
                 if nics]
     for nic in nics:
         for device_id in nic.hardware_ids:
@@ -100,10 +109,10 @@ def read_set(system=None, nics=(), drivers=None, services=(), hardware_ids=(), c
             if windows8:
                 out.append(Read('DRIVERS', ddb.device_key(device_id), False, None))
     sets = _control_sets(system, control_sets, current)
-    names = set(s for s in services) | set(iscsiboot.NETWORK_STACK) | set(iscsiboot.OPTIONAL_STACK)
+    names = set(s for s in services) | set(NETWORK_STACK) | set(OPTIONAL_STACK)
     names |= set(d.service for d in (drivers or {}).values())
     names |= set(s for s in (n.service for n in nics) if s)
-    names |= set(iscsiboot.INBOX_NIC_SERVICES.get(('VEN_%s&DEV_%s' % (n.ven, n.dev), 'cddb')) or '' for n in nics)
+    names |= set(INBOX_NIC_SERVICES.get(('VEN_%s&DEV_%s' % (n.ven, n.dev), 'cddb')) or '' for n in nics)
     ids = list(hardware_ids) + [i for n in nics for i in n.hardware_ids]
     for cs in sets:
         out += [Read('SYSTEM', (cs,) + path, recursive, values) for path, recursive, values in CONTROL_SET_READS]
@@ -114,7 +123,7 @@ def read_set(system=None, nics=(), drivers=None, services=(), hardware_ids=(), c
         found = _found_services(system, cs, nics, doctor) if system is not None else set()
         closure = set(names | found)
         if system is not None:
-            order, missing = iscsiboot.dependency_closure(system, cs, sorted(n for n in names | found if n))
+            order, missing = dependency_closure(system, cs, sorted(n for n in names | found if n))
             closure |= set(order) | set(missing)
         for name in sorted(n for n in closure if n):
             out += [Read('SYSTEM', (cs, 'Services', name) + sub, recursive, values)
@@ -127,7 +136,7 @@ def read_set(system=None, nics=(), drivers=None, services=(), hardware_ids=(), c
             out += _record_reads(system)
             if windows8:
                 # a DRIVERS hive changed offline (a package staged into an image) keeps its own record of originals
-                out.append(Read('DRIVERS', iscsiboot.STATE_KEY[:1], True, None))
+                out.append(Read('DRIVERS', STATE_KEY[:1], True, None))
             out += _staged_package_reads(system, sets)
     return _unique(out)
 
@@ -144,8 +153,8 @@ def _control_sets(system, which, current):
 def _found_services(system, cs, nics, doctor):
     """Services the DriverDatabase names for the NICs, and for the doctor every adapter's service."""
     out = set()
-    for key in iscsiboot.enum_net_instances(system, cs) if doctor else []:
-        service = iscsiboot._text(system, key, 'Service')  # pylint: disable=protected-access
+    for key in enum_net_instances(system, cs) if doctor else []:
+        service = text_value(system, key, 'Service')
         if service:
             out.add(service)
     for nic in nics:
@@ -158,9 +167,9 @@ def _found_services(system, cs, nics, doctor):
 def _adapter_reads(system, cs):
     """iscsi_boot_info's adapters: every value of each network adapter instance, its location, its service."""
     out = []
-    for key in iscsiboot.enum_net_instances(system, cs):
+    for key in enum_net_instances(system, cs):
         out.append(Read('SYSTEM', key, False, None))
-        prop = key + ('Properties',) + iscsiboot.DEVPKEY_LOCATION_PATHS
+        prop = key + ('Properties',) + DEVPKEY_LOCATION_PATHS
         out += [Read('SYSTEM', prop, False, None), Read('SYSTEM', prop + ('0000',), False, None)]
     return out
 
@@ -180,7 +189,7 @@ def _driver_database_reads(system, drivers_db, nics, drivers):
                 for inf_value in reader.values(key) if reader.key_exists(key) else []:
                     inf_key = ddb.INF_FILES + (inf_value.name,)
                     out.append(Read(hive, inf_key, False, None))
-                    label = iscsiboot._text(reader, inf_key, 'Active')  # pylint: disable=protected-access
+                    label = text_value(reader, inf_key, 'Active')
                     if label and hive == 'DRIVERS':
                         # whole, with the SYSTEM keys a copy would write: a package to copy needs no further round
                         out += [Read('DRIVERS', ddb.PACKAGES + (label,), True, None),
@@ -193,7 +202,7 @@ def _driver_database_reads(system, drivers_db, nics, drivers):
                                 Read(hive, package + ('Configurations',), True, ('Service',))]
     if drivers_db is not None or nics:
         # the class entries a copy writes, for the usual class of a boot NIC's package (others: one more round)
-        out += [Read(hive, ddb.class_key(iscsiboot.NET_CLASS), False, None) for hive in ('DRIVERS', 'SYSTEM')]
+        out += [Read(hive, ddb.class_key(NET_CLASS), False, None) for hive in ('DRIVERS', 'SYSTEM')]
     for driver in drivers.values():
         package = getattr(driver, 'package', None)
         if getattr(driver, 'ddb_state', None) != nicpackage.COPY or package is None:
@@ -211,7 +220,7 @@ def _driver_database_reads(system, drivers_db, nics, drivers):
 def _record_reads(system):
     """state=absent: the keys a record of originals names (created ones whole, deleted ones with their parent)."""
     out = []
-    state = iscsiboot.STATE_KEY
+    state = STATE_KEY
     for sub in ('created', 'deleted', 'originals', 'absent'):
         key = state + (sub,)
         for value in system.values(key) if system.key_exists(key) else []:
@@ -230,7 +239,7 @@ def _staged_package_reads(system, sets):
     """state=absent of packages staged offline: what tells whether Windows has made them its own since
     (driverstore.adopted) and the services they came with (their Owners)."""
     out = []
-    staged = driverstore.staged_packages(system, iscsiboot.STATE_KEY)
+    staged = driverstore.staged_packages(system, STATE_KEY)
     for package in staged:
         for hive in ('SYSTEM', 'DRIVERS'):
             out += [Read(hive, ddb.INF_FILES + (package['inf'],), False, None),
@@ -252,3 +261,68 @@ def _unique(reads):
             seen.add(marker)
             out.append(read)
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What to read for a job: the read set for its parameters, as far as the keys read so far name keys
+
+def read_inputs(job, params, system=None, software=None, current=None, drivers_db=None):
+    """read_set for ``job`` (critical_device | iscsi_boot | iscsi_boot_info) with ``params``, given the
+    partial SYSTEM, SOFTWARE and DRIVERS hives read so far (hive.Hive or None), ``current`` naming the current control
+    set until Select is read."""
+    nics = parse_nics(params.get('nics')) if job != 'critical_device' else []
+    os_info = cs = None
+    if system is not None and system.key_exists(('Select',)):
+        try:
+            cs = system.control_sets('current')[0]
+            os_info = detect_os(system, cs, software if job != 'critical_device' else None)
+        except RegistryError:
+            os_info = None
+    drivers = {}
+    if os_info is not None and nics:
+        try:
+            drivers = resolve_drivers(system, cs, os_info, nics, params.get('drivers'), params.get('lenient', False),
+                                      params.get('templates'), required=False, drivers_db=drivers_db)[0]
+        except RegistryError:
+            drivers = {}
+    critical = job == 'critical_device'
+    reads = read_set(
+        system, nics=nics, drivers=drivers, services=[params['service']] if critical and params.get('service') else [],
+        hardware_ids=params.get('hardware_ids') or [] if critical else [], current=current,
+        control_sets=params.get('control_sets') or 'current', os_info=os_info, doctor=job == 'iscsi_boot_info',
+        software=not critical, restore=job == 'iscsi_boot' and params.get('state') == 'absent',
+        drivers_db=drivers_db if not critical else None)
+    if critical:
+        reads = [r for r in reads if r.hive != 'DRIVERS']
+    if job == 'iscsi_boot_info':
+        # the volatile Enum\...\Control keys of the devices present now (live only: a hive file has none)
+        reads.append(Read('SYSTEM', (cs or current, 'Enum', 'PCI'), True, ('ActiveService',)))
+    if system is None and nics:
+        reads += _guesses(nics, params, current)
+    return reads
+
+
+def _guesses(nics, params, current):
+    """Before the first read: the service and DriverDatabase keys the NICs' drivers would name on Windows 7 or 10,
+    x86 or amd64 (a driver package's service, or the one given in nics), read with the first round so that a task
+    usually needs no second one. A wrong guess costs a round, never a wrong plan: the plan is made on what read_set
+    names once the host's version is known."""
+    reads = []
+    for version, arch in (((6, 1), 'x86'), ((6, 1), 'amd64'), ((10, 0), 'x86'), ((10, 0), 'amd64')):
+        os_info = OsInfo()
+        os_info.version, os_info.arch = version, arch
+        for nic in nics:
+            driver = Driver(nic.service, 'given in nics') if nic.service else None
+            if params.get('drivers'):
+                try:
+                    driver = driver_from_package(params['drivers'], os_info, nic, params.get('lenient', False),
+                                                 params.get('templates'))[0]
+                except RegistryError:
+                    pass
+            if driver is None:
+                continue
+            reads += [Read('SYSTEM', (current, 'Services', driver.service) + sub, recursive, values)
+                      for sub, recursive, values in SERVICE_READS]
+            # Windows 8+: the package's records are Windows' own, named by Windows (the DeviceIds chain in SYSTEM
+            # and DRIVERS, read with the first round by read_set); nothing to guess.
+    return reads

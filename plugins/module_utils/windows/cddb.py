@@ -13,7 +13,8 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.sanboot.windows.plugins.module_utils.windows import hwid
+from ansible_collections.sanboot.windows.plugins.module_utils import inf
+from ansible_collections.sanboot.windows.plugins.module_utils.inf import hwid
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
     RegistryError, Value, split_path,
 )
@@ -42,22 +43,6 @@ _GUID_RE = re.compile(r'^\{?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-
 _SERVICE_RE = re.compile(r'^[^\\/\x00-\x1f]{1,256}$')
 
 CDDB = ('Control', 'CriticalDeviceDatabase')
-
-# The options critical_device and win_critical_device share (argument spec form; each adds its target options).
-OPTIONS = {
-    'hardware_ids': dict(type='list', elements='str'),
-    'service': dict(type='str'),
-    'class_guid': dict(type='str'),
-    'class': dict(type='str'),
-    'start': dict(type='raw'),
-    'type': dict(type='raw'),
-    'error_control': dict(type='raw'),
-    'group': dict(type='str'),
-    'image_path': dict(type='str'),
-    'boot_flags': dict(type='int'),
-    'state': dict(type='str', choices=['present', 'absent'], default='present'),
-    'control_sets': dict(type='str', choices=['current', 'all'], default='current'),
-}
 
 
 def class_guid(value=None, class_name=None):
@@ -214,7 +199,6 @@ def plan_critical_device(hive, planner, hardware_ids, service=None, guid=None, v
 
 def driver_package(hive, package, devices=None, lenient=False, templates=None):
     """inf.boot_driver for a Windows <= 7 hive: the package matched as NT 6.1 of the hive's architecture."""
-    from ansible_collections.sanboot.windows.plugins.module_utils import inf
     arch = 'x86'
     current = hive.control_sets('current')[0]
     env = hive.get_value((current, 'Control', 'Session Manager', 'Environment'), 'PROCESSOR_ARCHITECTURE')
@@ -224,34 +208,3 @@ def driver_package(hive, package, devices=None, lenient=False, templates=None):
                              lenient=lenient, templates=templates)
     chosen['class_guid'] = class_guid(chosen.get('class_guid') or CLASS_GUIDS['net'])
     return chosen
-
-
-def critical_device_plan(p):
-    """plan_fn(hive, planner) for the critical_device modules' parameters (offline, image and live alike)."""
-    state = p.get('state') or 'present'
-    guid = None
-    if state == 'present' and not p.get('driver'):
-        guid = class_guid(p.get('class_guid'), p.get('class'))
-    explicit = service_values(start=p.get('start'), type_=p.get('type'), error_control=p.get('error_control'),
-                              group=p.get('group'), image_path=p.get('image_path'), boot_flags=p.get('boot_flags'))
-
-    def plan(hive, planner):
-        ids, service, klass, values, subkeys, extra = p.get('hardware_ids'), p.get('service'), guid, explicit, [], {}
-        if p.get('driver'):
-            package = driver_package(hive, p['driver'], p.get('devices'), p.get('lenient', False), p.get('templates'))
-            ids = ids or package['hardware_ids']
-            service = service or package['service']
-            klass = package['class_guid']
-            names = set(v.name.lower() for v in explicit)
-            values = [v for sub, v in package['service_values'] if not sub and v.name.lower() not in names]
-            values += explicit
-            subkeys = [(sub, v) for sub, v in package['service_values'] if sub]
-            extra = {'driver': {'inf': package['inf_path'], 'service': package['service'],
-                                'reason': package.get('reason'), 'files': package['files']},
-                     'warnings': list(package.get('warnings') or [])}
-        out = plan_critical_device(hive, planner, ids or [], service=service, guid=klass, values=values, state=state,
-                                   control_sets=p.get('control_sets') or 'current', subkey_values=subkeys)
-        out['warnings'] = extra.pop('warnings', []) + out['warnings']
-        out.update(extra)
-        return out
-    return plan

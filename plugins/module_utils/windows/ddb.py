@@ -72,7 +72,11 @@ def filetime(when):
 
 
 def guid_bytes(guid):
-    return uuid.UUID(guid.strip('{}')).bytes_le
+    try:
+        return uuid.UUID(guid.strip('{}')).bytes_le
+    except (AttributeError, ValueError):
+        raise DriverDatabaseError('%r is not a class GUID ({xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}): Windows refuses a '
+                                  'driver package whose ClassGuid is not one. Nothing was changed.' % (guid,))
 
 
 def version_blob(class_guid, driver_ver, arch_code, inbox=False):
@@ -250,7 +254,7 @@ def copy_package(source, planner, package, device_ids):
     and its class entry. Returns what was copied.
 
     Values are planned in name order: the order of a key's values means nothing to Windows, and a partial hive read
-    from a running Windows (module_utils/live) need not keep the stored order, so both plan the same."""
+    from a running Windows (jobs/live.py) need not keep the stored order, so both plan the same."""
     inf_path = INF_FILES + (package.inf,)
     for value in sorted(source.values(inf_path), key=lambda v: fold(v.name)):
         planner.ensure_value(inf_path, value)
@@ -468,28 +472,3 @@ def arch_code(reader, arch):
     if value is not None and value.type == REG_DWORD and len(value.data) == 4:
         return struct.unpack('<I', value.data)[0]
     return ARCH_CODES.get(arch or 'amd64', 9)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# What the engine reads (the live path reads only these subtrees; issue 15's read set)
-
-def read_set(nic_ids, phase, found=None):
-    """[(hive, key path, recursive)] the DriverDatabase steps read for NICs with IDs ``nic_ids`` (most specific
-    first). Phase 1 is fixed by the inputs; phase 2 needs the packages phase 1 found: ``found`` is
-    [(hive, inf, package label, class GUID or None)]."""
-    out = []
-    if phase == 1:
-        for hive in ('SYSTEM', 'DRIVERS'):
-            out.append((hive, DDB, False))
-            out.extend((hive, device_key(i), False) for i in nic_ids)
-    else:
-        for hive, inf, label, guid in found or []:
-            out.append((hive, INF_FILES + (inf,), False))
-            out.append((hive, PACKAGES + (label,), True))
-            if guid:
-                out.append((hive, class_key(guid), False))
-            if hive == 'DRIVERS':
-                # Whether SYSTEM already holds the same package.
-                out.append(('SYSTEM', INF_FILES + (inf,), False))
-                out.append(('SYSTEM', PACKAGES + (label,), False))
-    return out

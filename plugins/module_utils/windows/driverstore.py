@@ -210,7 +210,7 @@ def choose_oem(planners, view, inf_bytes):
 # ---------------------------------------------------------------------------------------------------------
 # Signatures
 
-def signature_findings(driver, staging_files, os_info, service_binary=None):
+def signature_warnings(driver, staging_files, os_info, service_binary=None):
     """Warnings for boot-start drivers without an embedded signature on 64-bit Windows 8+ (the loader checks the file
     itself at boot; a catalog is read only later)."""
     warnings = []

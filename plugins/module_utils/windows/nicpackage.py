@@ -3,26 +3,33 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The boot NIC's driver package on Windows 8 and later: which package serves the NIC, and how it becomes
 boot-critical (SYSTEM\\DriverDatabase) with Windows' own records - or, for a package Windows does not have yet, with
-the records offline servicing writes (driverstore.py). Also what the doctor says about it, and what ``state: absent``
-keeps. Windows 7 and older use the Critical Device Database instead (cddb.py); nothing here applies to them.
+the records offline servicing writes (driverstore.py). The doctor's findings about it are in doctor.py. Windows 7
+and older use the Critical Device Database instead (cddb.py); nothing here applies to them.
 
-States of a NIC's package (``Driver.ddb_state``):
+One vocabulary for a NIC's package, the same in ``Driver.ddb_state`` (what find() found), in iscsi_boot's result
+(``driver_database.state``, what plan() did) and in iscsi_boot_info's ``package_state``:
 
-* ``in-place``  SYSTEM's DriverDatabase already maps one of the NIC's IDs to a package: nothing to do;
-* ``copy``      only the DRIVERS hive has it (Windows installed it, but not as boot-critical): copy its records;
-* ``stage``     a package given in ``drivers:`` that Windows does not know: stage it;
-* ``enum-only`` an installed adapter of the NIC names its INF, but no DRIVERS hive was given to read the records.
+* ``in place``             SYSTEM's DriverDatabase already maps one of the NIC's IDs to a package: nothing to do;
+* ``copied from DRIVERS``  only the DRIVERS hive has it (Windows installed it, but not as boot-critical): its records
+                           are copied;
+* ``staged``               a package given in ``drivers:`` that Windows does not know: it is staged (``staged in
+                           SYSTEM only`` without the DRIVERS hive; ``to be staged by pnputil`` on a running host,
+                           where Windows stages it itself);
+* ``named by an installed adapter``  an installed adapter of the NIC names its INF, but no DRIVERS hive was given to
+                           read the records (an error for iscsi_boot).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.sanboot.windows.plugins.module_utils.windows import ddb, driverstore, signing
+from ansible_collections.sanboot.windows.plugins.module_utils.windows import ddb, driverstore
+from ansible_collections.sanboot.windows.plugins.module_utils.windows.nic import Driver
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError, Value, fold
 
-IN_PLACE, COPY, STAGE, ENUM_ONLY = 'in-place', 'copy', 'stage', 'enum-only'
-# The result's driver_database state of a package a running host's pnputil is to stage (module_utils/live).
+IN_PLACE, COPY, STAGE, ENUM_ONLY = 'in place', 'copied from DRIVERS', 'staged', 'named by an installed adapter'
+STAGE_SYSTEM_ONLY = 'staged in SYSTEM only'
+# A package a running host's pnputil is to stage (jobs/live.py).
 PNPUTIL = 'to be staged by pnputil'
 
 
@@ -73,7 +80,7 @@ def _four(version):
     return '.'.join(str(p) for p in parts + [0] * (4 - len(parts)))
 
 
-def _describe(package):
+def describe(package):
     return '%s (%s)' % (package.inf, package.label)
 
 
@@ -94,15 +101,15 @@ def candidates(system, drivers, nic):
     return out
 
 
-def find(system, drivers, control_set, nic, package_driver, make_driver, net_instances):
-    """The Driver for ``nic`` on Windows 8+ (``make_driver(service, source, **fields)`` builds one), with its
-    ``ddb_state``; None when nothing is known of the NIC's driver."""
+def find(system, drivers, control_set, nic, package_driver, net_instances):
+    """The Driver for ``nic`` on Windows 8+, with its ``ddb_state``; None when nothing is known of the NIC's
+    driver."""
     found = candidates(system, drivers, nic)
     if package_driver is not None:
         for state, package in found:
             if same_package(package, package_driver.inf_driver):
                 package_driver.ddb_state, package_driver.package = state, package
-                package_driver.source += '; Windows already has it as %s' % _describe(package)
+                package_driver.source += '; Windows already has it as %s' % describe(package)
                 return package_driver
         package_driver.ddb_state = STAGE
         return package_driver
@@ -116,48 +123,53 @@ def find(system, drivers, control_set, nic, package_driver, make_driver, net_ins
             continue
         if nic.service and fold(nic.service) != fold(service):
             continue
-        return make_driver(service, 'DriverDatabase (%s: %s for %s)' % (package.hive, _describe(package),
-                                                                        package.device_id),
-                           inf=package.inf, section=package.configuration, ids=[package.device_id],
-                           package=package, ddb_state=state)
+        return Driver(service, 'DriverDatabase (%s: %s for %s)' % (package.hive, describe(package),
+                                                                   package.device_id),
+                      inf=package.inf, section=package.configuration, ids=[package.device_id],
+                      package=package, ddb_state=state)
     if instance and instance[1]:
-        return make_driver(instance[1], 'installed adapter %s (from %s)' % ('\\'.join(instance[0][3:]), instance[2]),
-                           inf=instance[2], ddb_state=ENUM_ONLY)
+        return Driver(instance[1], 'installed adapter %s (from %s)' % ('\\'.join(instance[0][3:]), instance[2]),
+                      inf=instance[2], ddb_state=ENUM_ONLY)
     if nic.service:
-        return make_driver(nic.service, 'given in nics', ddb_state=None)
+        return Driver(nic.service, 'given in nics', ddb_state=None)
     return None
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Planning
 
+class PackagePlan(object):
+    """What plan() does for one NIC's package: ``state`` (the vocabulary above), ``details`` (the package's published
+    INF, name and, when staged, its folder and files: the result's ``driver_database``), ``staging`` (driverstore.Staging
+    of a package staged now, or None)."""
+
+    def __init__(self, state, details, staging=None):
+        self.state, self.details, self.staging = state, details, staging
+
+    def as_dict(self):
+        return dict(self.details, state=self.state)
+
+
 def plan(planner, drivers_planner, os_info, nic, driver, view=None, now=None, system_root='C:\\Windows',
          stage_with=None):
-    """Make the NIC's package boot-critical. Returns (result entry, Staging or None).
+    """Make the NIC's package boot-critical. Returns a PackagePlan.
 
     ``stage_with='pnputil'`` (a running host): a package Windows does not have yet is left to Windows' own
     ``pnputil``; the caller stages it, reads the DRIVERS records Windows wrote and plans again (they are then copied).
     """
     state = driver.ddb_state
     if state == IN_PLACE:
-        return {'state': 'in place', 'hive': 'SYSTEM', 'inf': driver.package.inf,
-                'package': driver.package.label}, None
+        return PackagePlan(IN_PLACE, {'hive': 'SYSTEM', 'inf': driver.package.inf, 'package': driver.package.label})
     if state == COPY:
         if drivers_planner is None:
-            raise PackageError('the DRIVERS hive is needed to copy the records of %s' % _describe(driver.package))
-        copied = ddb.copy_package(drivers_planner, planner, driver.package, nic.hardware_ids)
-        copied['state'] = 'copied from DRIVERS'
-        return copied, None
+            raise PackageError('the DRIVERS hive is needed to copy the records of %s' % describe(driver.package))
+        return PackagePlan(COPY, ddb.copy_package(drivers_planner, planner, driver.package, nic.hardware_ids))
     if state == STAGE and stage_with == 'pnputil':
-        return {'state': PNPUTIL, 'inf': driver.inf_driver.name}, None
+        return PackagePlan(PNPUTIL, {'inf': driver.inf_driver.name})
     if state == STAGE:
         staging = driverstore.plan_stage(driver.inf_driver, planner, drivers_planner, os_info, view, now,
                                          system_root)
-        entry = staging.as_dict()
-        entry['state'] = 'staged'
-        if drivers_planner is None:
-            entry['state'] = 'staged in SYSTEM only'
-        return entry, staging
+        return PackagePlan(STAGE if drivers_planner is not None else STAGE_SYSTEM_ONLY, staging.as_dict(), staging)
     if state == ENUM_ONLY:
         raise PackageError(
             'the driver package of %s (%s, installed for %s) is in the DRIVERS hive (Windows\\System32\\config\\DRIVERS), '
@@ -189,62 +201,3 @@ def service_extra(staging, driver):
         staging = _Published(driver.package)
     svc = [s for s in driver.inf_driver.device_services if s.name and fold(s.name) == fold(driver.service)]
     return driverstore.service_values(staging, svc[0]) if svc else [Value.multi_sz('Owners', [staging.oem_inf])]
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The doctor
-
-def findings(system, drivers, control_set, nic, finding, net_instances, staged=False):
-    """Windows 8+ findings about the NIC's package (docs/how-it-works.md, section 9), read from the hives as they are:
-    none when SYSTEM's DriverDatabase has it; ``nic-package-not-boot-critical`` when only DRIVERS has it (or an
-    installed adapter names its INF and DRIVERS was not given); ``nic-no-driver-package`` when nothing has one."""
-    found = candidates(system, drivers, nic)
-    evidence = [{'key': '\\'.join(ddb.device_key(nic.most_specific)), 'value': None, 'data': None, 'type': None}]
-    if any(state == IN_PLACE for state, _p in found):
-        return []
-    if found:
-        package = found[0][1]
-        return [finding(
-            'nic-package-not-boot-critical', 'error',
-            'the driver package of %s, %s, is installed (the DRIVERS hive has it) but not boot-critical: '
-            'SYSTEM\\DriverDatabase has no record of it, so Windows does not bind it while booting from the network'
-            % (nic, _describe(package)),
-            'run sanboot.windows.iscsi_boot: it copies Windows\' own records of the package from DRIVERS into SYSTEM',
-            evidence)]
-    instance = installed_instance(system, control_set, nic, net_instances)
-    if instance and instance[1] and drivers is None:
-        return [finding(
-            'nic-package-not-boot-critical', 'error',
-            'the adapter %s is installed from %s (service %s), whose records are in the DRIVERS hive; '
-            'SYSTEM\\DriverDatabase has none, so the package is not boot-critical' % (nic, instance[2], instance[1]),
-            'run sanboot.windows.iscsi_boot with drivers_hive (Windows\\System32\\config\\DRIVERS); images and '
-            'live hosts read it by themselves', evidence)]
-    return [finding(
-        'nic-no-driver-package', 'error',
-        'Windows has no driver package for %s: %s%s'
-        % (nic, "neither SYSTEM's nor DRIVERS' DriverDatabase maps one of its IDs to a package"
-           if drivers is not None else
-           "SYSTEM's DriverDatabase maps none of its IDs to a package (the DRIVERS hive was not given)",
-           '; iscsi_boot stages the package given in drivers:' if staged else ''),
-        'give the NIC driver package in drivers: (iscsi_boot stages it as offline servicing does)', evidence)]
-
-
-def signature_findings(view, image_path, service, finding):
-    """boot-driver-unsigned: the boot-start .sys of the NIC service carries no embedded signature."""
-    rel = image_path.replace('/', '\\')
-    for prefix in ('\\SystemRoot\\', '%SystemRoot%\\', '\\??\\C:\\Windows\\', 'C:\\Windows\\'):
-        if rel.lower().startswith(prefix.lower()):
-            rel = rel[len(prefix):]
-    data = view.read(rel)
-    if data is None:
-        return [finding('boot-driver-missing', 'error', 'the driver file of service %s (%s) is not in the installation'
-                        % (service, image_path), 'copy the driver package\'s files, or run iscsi_boot with the package '
-                        'in drivers:')]
-    info = signing.pe_signature(data)
-    if info is not None and not info['signed']:
-        return [finding('boot-driver-unsigned', 'warning',
-                        '%s (service %s) has no embedded signature: 64-bit Windows 8 and later load a boot-start '
-                        'driver only with one (Kernel-Mode Code Signing), a catalog is not read that early'
-                        % (image_path, service), 'use a driver build whose .sys is signed itself (WHQL / attestation '
-                        'signing embeds the signature)')]
-    return []

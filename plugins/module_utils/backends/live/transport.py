@@ -49,12 +49,15 @@ CODEPAGE = 65001
 
 
 class WinRMError(RegistryError):
-    """A failure talking to the host or on the host; the message says what was and was not applied."""
+    """A failure talking to the host or on the host. ``phase`` names the step, ``applied`` says whether the change was
+    applied (False: not at all; None: unknown), ``complete`` that the message already says what was and was not
+    changed (callers add nothing to it)."""
 
-    def __init__(self, message, phase=None, applied=None):
+    def __init__(self, message, phase=None, applied=None, complete=False):
         RegistryError.__init__(self, message)
         self.phase = phase
         self.applied = applied
+        self.complete = complete
 
 
 def secret_forms(secret, user=None):

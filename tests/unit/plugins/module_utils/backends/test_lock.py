@@ -1,0 +1,189 @@
+# -*- coding: utf-8 -*-
+# Copyright: sanboot.windows contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Locks and the checks before a write (backends/lock.py): a writer waits for the lock and then says who holds it;
+owner, group and mode are kept (also for an unprivileged user), or nothing is changed; permission and disk-full
+errors name the user's file or folder."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from ansible_collections.sanboot.windows.plugins.module_utils.backends import lock
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive
+
+pytest.importorskip('hivex')
+
+from ansible_collections.sanboot.windows.tests.helpers import (  # noqa: E402
+    COLLECTIONS, regedit_plan, run_plan, unpacked_hive,
+)
+
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason='needs root (other users, tmpfs)')
+NOBODY = 65534
+TCPIP = 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters'
+
+
+def sha(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def regedit(name='DisableDhcpMediaSense', data=1):
+    return regedit_plan(TCPIP, name=name, data=data, type_name='dword')
+
+
+def leftovers(folder):
+    return [f for f in os.listdir(folder) if f.endswith('.sanboot-tmp')]
+
+
+def backups(folder):
+    return sorted(f for f in os.listdir(folder) if f.endswith('~'))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the lock
+
+def test_a_writer_waits_for_the_lock_then_says_who_holds_it(hive_copy):
+    path = hive_copy('win7-sp1-x86.SYSTEM')
+    before = sha(path)
+    held = lock.acquire(path)
+    try:
+        t0 = time.time()
+        with pytest.raises(lock.LockError) as info:
+            run_plan(path, regedit(), lock_timeout=1)
+        assert time.time() - t0 >= 1
+        message = str(info.value)
+        assert 'another run holds the lock on %s (PID %d of user' % (path, os.getpid()) in message
+        assert 'Nothing was changed' in message and 'waited 1 s' in message
+        assert sha(path) == before
+        # Readers take no lock on a hive file: check mode and a reader answer at once.
+        t0 = time.time()
+        assert run_plan(path, regedit(), check_mode=True)['changed']
+        assert Hive(path).control_sets('current') == ['ControlSet001'] and time.time() - t0 < 5
+    finally:
+        held.release()
+    assert run_plan(path, regedit(), lock_timeout=1)['changed']
+    # The lock file sits beside the hive, with its owner and mode, and stays (removing it would race).
+    st = os.stat(lock.lock_path(path))
+    assert os.path.basename(lock.lock_path(path)) == '.win7-sp1-x86.SYSTEM.sanboot-lock'
+    assert st.st_mode & 0o777 == 0o644
+
+
+# ---------------------------------------------------------------------------------------------------------
+# owner, group, mode
+
+@ROOT_ONLY
+def test_root_keeps_another_users_owner_group_and_mode(hive_copy):
+    path = hive_copy('win7-sp1-x86.SYSTEM')
+    os.chown(path, NOBODY, NOBODY)
+    os.chmod(path, 0o640)
+    result = run_plan(path, regedit())
+    st = os.stat(path)
+    assert result['changed'] and (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (NOBODY, NOBODY, 0o640)
+    assert os.stat(result['backup_file']).st_uid == NOBODY
+
+
+AS_NOBODY = r'''
+import json, sys
+sys.path.insert(0, %(collections)r)
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
+from ansible_collections.sanboot.windows.tests.helpers import regedit_plan, run_plan
+try:
+    result = run_plan(sys.argv[1], regedit_plan(%(path)r, name='SanbootProbe', data=1, type_name='dword'))
+    print(json.dumps({'changed': result['changed'], 'backup_file': result['backup_file']}))
+except RegistryError as exc:
+    print(json.dumps({'error': str(exc)}))
+'''
+
+
+@pytest.fixture
+def nobody_folder():
+    """A folder in /tmp that user nobody owns (and so may write), and a way to run the engine as nobody."""
+    folder = tempfile.mkdtemp(prefix='sanboot-nobody-')
+    os.chmod(folder, 0o755)
+    os.chown(folder, NOBODY, NOBODY)
+    script = os.path.join(folder, 'run.py')
+    with open(script, 'w') as f:
+        f.write(AS_NOBODY % {'collections': COLLECTIONS, 'path': TCPIP})
+
+    def run(hive):
+        proc = subprocess.run(['setpriv', '--reuid=%d' % NOBODY, '--regid=%d' % NOBODY, '--clear-groups',
+                               sys.executable, script, hive], capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+    yield folder, run
+    shutil.rmtree(folder)
+
+
+def place(folder, name, uid, gid, mode):
+    path = os.path.join(folder, name)
+    shutil.copyfile(unpacked_hive('win7-sp1-x86.SYSTEM'), path)
+    os.chown(path, uid, gid)
+    os.chmod(path, mode)
+    return path
+
+
+@ROOT_ONLY
+def test_an_unprivileged_user_keeps_owner_group_and_mode_or_changes_nothing(nobody_folder):
+    folder, as_nobody = nobody_folder
+    # Root's hive in nobody's folder: the rename would work, but the file would become nobody's.
+    for mode, message in ((0o644, 'read-only for user nobody (mode 0644, owner root:root)'),
+                          (0o666, 'belongs to root:root; as user nobody this run could replace it, but the new file '
+                                  'would belong to nobody')):
+        path = place(folder, 'SYSTEM-root-%o' % mode, 0, 0, mode)
+        before = sha(path)
+        out = as_nobody(path)
+        assert message in out['error'] and 'Nothing was changed' in out['error'], out
+        st = os.stat(path)
+        assert sha(path) == before and (st.st_uid, st.st_gid, st.st_mode & 0o777) == (0, 0, mode)
+    # nobody's own hive, group-readable: changed, and still nobody's with the same mode.
+    path = place(folder, 'SYSTEM-nobody', NOBODY, NOBODY, 0o640)
+    out = as_nobody(path)
+    st = os.stat(path)
+    assert out['changed'] and (st.st_uid, st.st_gid, st.st_mode & 0o777) == (NOBODY, NOBODY, 0o640)
+    assert os.stat(out['backup_file']).st_uid == NOBODY
+    assert not leftovers(folder)
+
+
+@ROOT_ONLY
+def test_a_read_only_folder_is_named(nobody_folder, tmp_path):
+    folder, as_nobody = nobody_folder
+    locked = os.path.join(folder, 'locked')
+    os.mkdir(locked, 0o755)
+    path = place(locked, 'SYSTEM', NOBODY, NOBODY, 0o644)
+    before = sha(path)
+    out = as_nobody(path)
+    assert 'the folder %s is read-only for user nobody' % locked in out['error'], out
+    assert 'Nothing was changed' in out['error'] and '.sanboot-tmp' not in out['error']
+    assert sha(path) == before and os.listdir(locked) == ['SYSTEM']
+
+
+@ROOT_ONLY
+def test_a_full_file_system_is_named_and_nothing_changes(tmp_path):
+    folder = str(tmp_path / 'small')
+    os.mkdir(folder)
+    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=14m', 'tmpfs', folder], check=True)
+    try:
+        path = place(folder, 'SYSTEM', 0, 0, 0o644)
+        before = sha(path)
+        for backup in (True, False):
+            with pytest.raises(lock.LockError) as info:
+                run_plan(path, regedit(), backup=backup)
+            message = str(info.value)
+            assert message.startswith('the file system holding %s is full (' % folder), message
+            assert 'needs about 22 MB' in message and 'Nothing was changed' in message
+            assert '.sanboot-tmp' not in message
+            assert sha(path) == before and not leftovers(folder) and not backups(folder)
+    finally:
+        subprocess.run(['umount', folder], check=True)
