@@ -127,7 +127,8 @@ def _finish(result, settings, host, applied_as=None):
     for name in ('backup_file', 'backup_files', 'files_to_copy'):
         result.pop(name, None)          # a running host keeps no backup of ours, and staging copies the files
     result['winrm'] = host.session.stats.as_dict()
-    result['winrm'].update(host=settings.host, keys_read=host.keys_read, partial_reads=host.partial_reads)
+    result['winrm'].update(host=settings.host, keys_read=host.keys_read, partial_reads=host.partial_reads,
+                           drivers_loaded_by_task=host.drivers_loaded_here)
     if host.cleaned:
         result['cleaned_up'] = host.cleaned
     if host.leftovers:
@@ -166,6 +167,7 @@ def _run_job(host, job, params, settings, check_mode):
     if host.hive_path('SYSTEM') is None:
         raise WinRMError('could not read HKLM\\SYSTEM on %s (%s). %s' % (settings.host, ADMIN_HINT,
                                                                          NOTHING_CHANGED), applied=False)
+    _check_drivers(host, job, params, settings)
     if job == 'iscsi_boot_info':
         result = iscsi_boot.report(_offline(params), _hives(host))
         _mark_present(result, present_instances(host.hives['SYSTEM'], result['control_sets']['current']))
@@ -218,6 +220,19 @@ def _run_job(host, job, params, settings, check_mode):
         return _finish(result, settings, host, applied_as)
     return _failed_import(host, result, applied_as, text, records,
                           not as_system and touches(reg_text, 'DriverDatabase'))
+
+
+def _check_drivers(host, job, params, settings):
+    """Windows 8+: the NICs' packages are looked up in HKLM\\DRIVERS, which the read loads itself when the kernel has
+    not (issue 25). When that failed too, say so here: the engine's own message would name drivers_hive, an option
+    of the offline modules."""
+    if job == 'critical_device' or not params.get('nics') or host.drivers_missing is None or \
+            host.hive_path('DRIVERS') is not None or not host.reader('SYSTEM').key_exists(ddb.DDB):
+        return
+    raise WinRMError('could not read HKLM\\DRIVERS on %s (Windows\' driver database): it is not loaded, and reg load '
+                     'of %%SystemRoot%%\\System32\\config\\DRIVERS failed (exit code %s); %s. %s'
+                     % (settings.host, host.drivers_missing, ADMIN_HINT, NOTHING_CHANGED), applied=False,
+                     complete=True)
 
 
 def _mark_present(result, present):

@@ -31,7 +31,13 @@ KEY_VARIABLES = (
     ('D', 'DRIVERS', ('DriverDatabase',)),
     ('W', 'SOFTWARE', ('Microsoft', 'Windows NT', 'CurrentVersion')),
     ('Y', 'SYSTEM', ()),
+    ('R', 'DRIVERS', ()),
 )
+# Windows 10's kernel loads HKLM\DRIVERS on demand and unloads it when idle (issue 25): a line that reads it first
+# checks that it is there, and otherwise loads the file under the task's own name (R and D then name that key),
+# which the line's last step unloads. reg load fails on a file the kernel holds (a sharing violation): then the
+# kernel has just loaded it, and HKLM\DRIVERS is asked again.
+DRIVERS_FILE = '!SystemRoot!\\System32\\config\\DRIVERS'
 # The current control set before Select has been read: resolved on the host into !S! (see read_command).
 CURRENT = '(current control set)'
 _TOKEN_RE = re.compile(r'^sanboot-([0-9a-f]{8})(\.[A-Za-z0-9.]+)?$')
@@ -42,6 +48,20 @@ PS_CHUNK = 3 * 1024           # raw bytes per line of the staging script (4 KiB 
 def work_prefix(token=None):
     """Work file names, relative to %SystemRoot%\\Temp (every command line starts with a cd there)."""
     return 'sanboot-%s' % (token or uuid.uuid4().hex[:8])
+
+
+def drivers_steps(work):
+    """(first steps, last step) of a line that reads HKLM\\DRIVERS: make it readable as !R! (loaded by the kernel,
+    or by this line under HKLM\\<work>), and unload what the line loaded."""
+    own = 'HKLM\\%s' % work
+    load = ('reg query "HKLM\\DRIVERS" /ve >nul 2>&1 || (reg load "%s" "%s" >nul 2>&1 && set "R=%s") || '
+            'reg query "HKLM\\DRIVERS" /ve >nul 2>&1' % (own, DRIVERS_FILE, own))
+    return ([('drivers', load), ('drivers-name', 'set "D=!R!\\DriverDatabase" & echo !R!')],
+            ('unload', 'reg unload "%s" >nul 2>&1' % own))
+
+
+def _reads_drivers(steps):
+    return any('!D!' in command or '!R!' in command for _tag, command in steps)
 
 
 def _line(steps, work, resolve_current=False):
@@ -57,6 +77,9 @@ def _line(steps, work, resolve_current=False):
         pre += ['(for /f "tokens=3" %a in (\'reg query HKLM\\SYSTEM\\Select /v Current\') do @set /a N=%a >nul)',
                 'set "C=00!N!"', 'set "S=HKLM\\SYSTEM\\ControlSet!C:~-3!"']
         steps = [('cs', 'echo !S!')] + list(steps)
+    if _reads_drivers(steps):
+        first, last = drivers_steps(work)
+        steps = first + list(steps) + [last]
     body = '&'.join('%s&echo %s %s !ERRORLEVEL!' % (command, MARK, tag) for tag, command in steps)
     rest = pre + ['(%s) > "%s.out" 2>&1' % (body, work), 'type "%s.out"' % work, 'del /f /q "%s.out"' % work]
     return 'cmd.exe', '/v:on /c cd /d "%s" && (%s)' % (WORK_DIR, ' & '.join(rest))

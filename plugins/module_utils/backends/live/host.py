@@ -81,6 +81,8 @@ class LiveHost(object):
         self.warnings = []
         self.keys_read = 0
         self.looked_up = set()
+        self.drivers_loaded_here = False    # HKLM\\DRIVERS was not loaded: a read loaded the file itself (issue 25)
+        self.drivers_missing = None         # the exit code of the last attempt to make HKLM\\DRIVERS readable
 
     def __enter__(self):
         self.tmpdir = tempfile.mkdtemp(prefix='sanboot-winrm-')
@@ -136,8 +138,11 @@ class LiveHost(object):
                 self.leftovers = leftover_tokens(sections['leftovers'][0], self.work)
             if self.label is None:
                 self.label = default_label(sections.get(tags[0][0], ('', 0))[0]) or '(Default)'
+            self._drivers_state(sections)
             for tag, (read, typed) in tags:
                 text, code = sections.get(tag, ('', None))
+                if read.hive == 'DRIVERS':
+                    text = self.as_drivers(text)
                 hive = self.hives.setdefault(read.hive, PartialHive(read.hive))
                 count = hive.add_output(text, self.label, typed)
                 self.keys_read += count
@@ -147,6 +152,24 @@ class LiveHost(object):
         for read in new:
             self.attempted.add(_marker(self._literal(read)))
         return True
+
+    def _drivers_state(self, sections):
+        if 'drivers' in sections:
+            code = sections['drivers'][1]
+            self.drivers_missing = None if code == 0 else code
+            own = 'HKLM\\%s' % self.work
+            if sections.get('drivers-name', ('', 0))[0].strip().lower() == own.lower():
+                self.drivers_loaded_here = True
+
+    def as_drivers(self, text):
+        """reg query output of keys under this task's own name for the DRIVERS file, as keys of HKLM\\DRIVERS."""
+        own = 'HKEY_LOCAL_MACHINE\\%s' % self.work
+        lines = []
+        for line in text.split('\n'):
+            if line[:len(own)].lower() == own.lower() and line[len(own):len(own) + 1] in ('', '\\', '\r'):
+                line = 'HKEY_LOCAL_MACHINE\\DRIVERS' + line[len(own):]
+            lines.append(line)
+        return '\n'.join(lines)
 
     def _lookups(self, reads):
         """(hive, parent, name) for each key on the reads' paths whose stored name no listing gives."""
