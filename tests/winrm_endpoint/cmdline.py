@@ -215,7 +215,8 @@ def substitute(seq, var, value):
     """The loop variable's references (%v and %~nxv, %~nv, %~xv) replaced in a parsed body."""
     name = ntpath.basename(value.strip('"'))
     stem, ext = ntpath.splitext(name)
-    table = [('%~nx' + var, name), ('%~n' + var, stem), ('%~x' + var, ext), ('%' + var, value)]
+    table = [('%~nx' + var, name), ('%~n' + var, stem), ('%~x' + var, ext), ('%~' + var, value.strip('"')),
+             ('%' + var, value)]
 
     def text(t):
         for key, repl in table:

@@ -109,6 +109,23 @@ class Process(object):
             raise Killed()
 
 
+def _for_items(spec):
+    """The words of a for's set: separated by spaces, commas or semicolons outside double quotes, quotes kept."""
+    items, current, quoted = [], '', False
+    for char in spec:
+        if char == '"':
+            quoted = not quoted
+        if not quoted and char in ' \t,;':
+            if current:
+                items.append(current)
+            current = ''
+            continue
+        current += char
+    if current:
+        items.append(current)
+    return items
+
+
 class Machine(object):
     """The state of one emulated Windows host."""
 
@@ -460,8 +477,9 @@ class Context(object):
                 if len(words) >= column:
                     ok = self.run_seq(substitute(node.body, node.var, words[column - 1]), out)
             return ok
-        for pattern in split_args(node.spec):
-            for name in self.glob(pattern):
+        for pattern in _for_items(node.spec):
+            # a word with a wildcard names the files it matches; any other word is taken as it is (quotes kept)
+            for name in self.glob(pattern) if '*' in pattern or '?' in pattern else [pattern]:
                 ok = self.run_seq(substitute(node.body, node.var, name), out)
         return ok
 

@@ -25,7 +25,7 @@ from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.host
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.transport import WinRMError
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.hiveset import HiveSet
 from ansible_collections.sanboot.windows.plugins.module_utils.jobs import critical_device, iscsi_boot
-from ansible_collections.sanboot.windows.plugins.module_utils.jobs.readset import read_inputs
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs.readset import follows, read_inputs
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import Read, path_id
 from ansible_collections.sanboot.windows.plugins.module_utils.windows import ddb, driverstore, nicpackage, signing
 from ansible_collections.sanboot.windows.plugins.module_utils.inf import parse_target, read_inf
@@ -56,7 +56,8 @@ def read_all(host, job, params, what='reading the registry'):
         system, software = host.reader('SYSTEM'), host.reader('SOFTWARE')
         reads = read_inputs(job, params, system, software, host.current or CURRENT, host.reader('DRIVERS'))
         label = what + ('' if phase == 1 else ' (round %d)' % phase)
-        if not host.read(reads, label):
+        chains = follows(job, params, host.current or CURRENT) if phase == 1 and what == 'reading the registry' else ()
+        if not host.read(reads, label, follows=chains):
             return
     raise WinRMError('the registry keys to read did not settle after %d rounds. %s' % (MAX_PHASES, NOTHING_CHANGED),
                      applied=False, complete=True)

@@ -19,6 +19,8 @@ import base64
 import re
 import uuid
 
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import HOLES, Follow, Read
+
 MARK = '##'
 WORK_DIR = '%SystemRoot%\\Temp'
 TASK_WAIT_SECONDS = 300
@@ -86,7 +88,8 @@ def _line(steps, work, resolve_current=False):
 
 
 def parse_sections(stdout):
-    """{tag: (text, exit code)} from a command's output, and the tags in order."""
+    """{tag: (text, exit code)} from a command's output, and the tags in order. A tag printed more than once (a step
+    inside a loop, see follow_step) has the texts of every time, and the last exit code."""
     sections = []
     lines = []
     marker = re.compile(r'^%s (\S+) (-?\d+|!ERRORLEVEL!)?\s*$' % re.escape(MARK))
@@ -99,7 +102,14 @@ def parse_sections(stdout):
             lines = []
         else:
             lines.append(line)
-    return dict(sections), [tag for tag, _v in sections]
+    out, order = {}, []
+    for tag, (text, code) in sections:
+        if tag in out:
+            text = out[tag][0] + '\n\n' + text
+        else:
+            order.append(tag)
+        out[tag] = (text, code)
+    return out, order
 
 
 def safe(text, what):
@@ -135,23 +145,86 @@ def lookup_query(hive, parent, child):
     return '%s /f "%s" /k /e' % (key_text(hive, parent), safe(child, 'registry key'))
 
 
-def read_commands(work, jobs, leftovers=True):
-    """[(command, [(tag, payload)])] for jobs [(reg query arguments, payload)]: as few lines as cmd.exe allows."""
-    resolve = any('"!S!' in arguments for arguments, _p in jobs)
+def read_commands(work, jobs, leftovers=True, follows=()):
+    """[(command, [(tag, payload)])] for jobs [(reg query arguments, payload)]: as few lines as cmd.exe allows.
+    ``follows`` [(cmd.exe text, [(tag, payload)])] (follow_step) go on the last line, or on lines of their own."""
+    resolve = any('"!S!' in arguments for arguments, _p in jobs) or any('"!S!' in text for text, _t in follows)
     commands, batch, tags = [], [], []
     first = True
-    for index, (arguments, payload) in enumerate(jobs):
-        step = ('q%d' % index, 'reg query %s' % arguments)
+    steps = [('q%d' % index, 'reg query %s' % arguments, [('q%d' % index, payload)])
+             for index, (arguments, payload) in enumerate(jobs)]
+    # a follow's own tag is printed after its loop, so that the last tag of a line is always printed
+    steps += [('F%d' % index, text, list(follow_tags) + [('F%d' % index, None)])
+              for index, (text, follow_tags) in enumerate(follows)]
+    for tag, command, step_tags in steps:
+        step = (tag, command)
         extra = [('leftovers', 'dir /b "sanboot-*"')] if first and leftovers else []
         if batch and len(_line(extra + batch + [step], work, resolve)[1]) > MAX_LINE:
             commands.append((_line(extra + batch, work, resolve), tags))
             batch, tags, first = [], [], False
         batch.append(step)
-        tags.append((step[0], payload))
+        tags.extend(step_tags)
     extra = [('leftovers', 'dir /b "sanboot-*"')] if first and leftovers else []
     if batch or extra:
         commands.append((_line(extra + batch, work, resolve), tags))
     return commands
+
+
+LOOP_VARIABLES = 'ijkl'          # the loop variable of each depth of a Follow (registry.HOLES)
+
+
+def _holed_key(hive, path, depth):
+    """key_text of a path with registry.HOLES in it, the holes up to ``depth`` as their loop variables."""
+    text = key_text(hive, path)
+    for level in range(depth + 1):
+        text = text.replace(HOLES[level], '%' + LOOP_VARIABLES[level])
+    return text
+
+
+def follow_step(follow, tags, depth=0):
+    """The cmd.exe text that follows ``follow`` (registry.Follow) on the host: ``for /f`` over the output of reg query
+    of its key - the first word of each line (value names), or the third (a value's data) - running the queries of
+    ``then`` for each, each marked with its own tag (a tag per query, its text that of every pass). ``tags`` gets
+    (tag, (Read with holes, typed depth)) for each query, name lookups first (reg query /f ... /k /e: the name as
+    stored) so that a key whose name came from a value is spelt as the host stores it.
+
+    The lines that are not value lines (the key's own name, a translated "End of search" line) give words that name
+    no key: their queries find nothing, and print only an error message that is no key or value line. The IN clause
+    runs in a cmd.exe of its own, with delayed expansion (the key variables, !S! and !D!, are in its environment)."""
+    if isinstance(follow.take, tuple):
+        # names given: a plain for over them (quoted; %~x drops the quotes)
+        inner, tokens = None, None
+    elif follow.take is None:
+        inner, tokens = 'reg query %s' % _holed_key(follow.hive, follow.path, depth - 1), 1
+    else:
+        inner = 'reg query %s%s /v "%s"' % (_holed_key(follow.hive, follow.path, depth - 1),
+                                            ' /s' if follow.recursive else '', safe(follow.take, 'value name'))
+        tokens = 3
+    body, looked = [], set()
+    for item in follow.then:
+        if isinstance(item, Follow):
+            body.append(follow_step(item, tags, depth + 1))
+            continue
+        for position, part in enumerate(item.path):
+            if part in HOLES[:depth + 1] and (item.hive, item.path[:position + 1]) not in looked:
+                looked.add((item.hive, item.path[:position + 1]))
+                tag = 'f%d' % len(tags)
+                tags.append((tag, (Read(item.hive, item.path[:position], False, ()), position)))
+                body.append('reg query %s /f "%%%s" /k /e&echo %s %s !ERRORLEVEL!'
+                            % (_holed_key(item.hive, item.path[:position], depth),
+                               LOOP_VARIABLES[HOLES.index(part)], MARK, tag))
+        for arguments, _name in queries(item):
+            tag = 'f%d' % len(tags)
+            tags.append((tag, (item, len(item.path))))
+            for level in range(depth + 1):
+                arguments = arguments.replace(HOLES[level], '%' + LOOP_VARIABLES[level])
+            body.append('reg query %s&echo %s %s !ERRORLEVEL!' % (arguments, MARK, tag))
+    if inner is None:
+        return '(for %%%s in (%s) do @(%s))' % (LOOP_VARIABLES[depth], ' '.join(
+            '"%s"' % safe(name, 'registry key') for name in follow.take), '&'.join(body).replace(
+                '%' + LOOP_VARIABLES[depth], '%~' + LOOP_VARIABLES[depth]))
+    return '(for /f "tokens=%d" %%%s in (\'cmd /v:on /c %s\') do @(%s))' % (
+        tokens, LOOP_VARIABLES[depth], inner, '&'.join(body))
 
 
 def leftover_tokens(listing, own):

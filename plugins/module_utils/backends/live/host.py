@@ -17,14 +17,14 @@ import tempfile
 
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.commands import (
-    CURRENT, TASK_WAIT_SECONDS, apply_command, cleanup_command, leftover_tokens, lookup_query, parse_sections,
-    published_name, queries, read_commands, stage_command, stage_script, work_prefix,
+    CURRENT, TASK_WAIT_SECONDS, apply_command, cleanup_command, follow_step, leftover_tokens, lookup_query,
+    parse_sections, published_name, queries, read_commands, stage_command, stage_script, work_prefix,
 )
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.formats import (
     PartialHive, ascii_reg, default_label, package_files,
 )
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.transport import Session, WinRMError
-from ansible_collections.sanboot.windows.plugins.module_utils.registry import Read, fold
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import HOLES, Follow, Read, fold, text_value
 
 # pnputil's exit codes that mean the package is in the driver store (Microsoft, "PnPUtil return values"):
 # 0 success, 259 ERROR_NO_MORE_ITEMS (no device matches it now: the normal case here), 3010 and 1641 (restart).
@@ -104,12 +104,17 @@ class LiveHost(object):
             return read._replace(path=(self.current,) + tuple(read.path[1:]))
         return read
 
-    def read(self, reads, phase='reading the registry', names=True):
+    def read(self, reads, phase='reading the registry', names=True, follows=()):
         """Read what is new among ``reads`` (one command, or a few when cmd.exe's line limit says so), and the names
-        of the keys on their paths as the host stores them; False when nothing was new."""
+        of the keys on their paths as the host stores them, and follow ``follows`` (registry.Follow) on the host in
+        the same command; False when nothing was new."""
         new, seen = [], set(self.attempted)
+        whole = [m[:2] for m in self.attempted if m[2] and m[3] is None]
         for read in (self._literal(r) for r in reads):
-            if _marker(read) not in seen:        # each key once (the first round's guesses repeat some)
+            marker = _marker(read)
+            if any(marker[0] == hive and marker[1][:len(path)] == path for hive, path in whole):
+                continue        # below a key read whole with its subkeys
+            if marker not in seen:        # each key once (the first round's guesses repeat some)
                 seen.add(_marker(read))
                 new.append(read)
         if not new:
@@ -122,7 +127,11 @@ class LiveHost(object):
             jobs = [(arguments, (read, len(read.path))) for read in new for arguments, _n in queries(read)]
             jobs += [(lookup_query(hive, parent, child), (Read(hive, parent, False, ()), len(parent)))
                      for hive, parent, child in (self._lookups(new) if names else [])]
-            commands = read_commands(self.work, jobs, leftovers=self.leftovers is None)
+            chains = []
+            for follow in follows:
+                chain_tags = []
+                chains.append((follow_step(follow, chain_tags), chain_tags))
+            commands = read_commands(self.work, jobs, leftovers=self.leftovers is None, follows=chains)
         except ValueError as exc:
             raise WinRMError('%s. %s' % (exc, NOTHING_CHANGED), phase=phase, applied=False, complete=True)
         for command, tags in commands:
@@ -139,7 +148,10 @@ class LiveHost(object):
             if self.label is None:
                 self.label = default_label(sections.get(tags[0][0], ('', 0))[0]) or '(Default)'
             self._drivers_state(sections)
-            for tag, (read, typed) in tags:
+            for tag, payload in tags:
+                if payload is None:
+                    continue        # a follow's own mark
+                read, typed = payload
                 text, code = sections.get(tag, ('', None))
                 if read.hive == 'DRIVERS':
                     text = self.as_drivers(text)
@@ -151,7 +163,40 @@ class LiveHost(object):
                     self.partial_reads.append(where)
         for read in new:
             self.attempted.add(_marker(self._literal(read)))
+        for follow in follows:
+            self._followed(follow, ())
         return True
+
+    def _followed(self, follow, names):
+        """Mark as read what the host read following ``follow``: the names it took are those the partial hive now
+        holds at the Follow's key (which a Read of the same round read), so the next round asks none of it again."""
+        found = []
+        if isinstance(follow.take, tuple):
+            found = list(follow.take)
+        reader = self.reader(follow.hive) if not found else None
+        path = _filled(self._literal(follow).path or (), names)
+        if reader is not None and reader.key_exists(path):
+            keys = [path]
+            while keys:
+                key = keys.pop(0)
+                if follow.take is None:
+                    found += [v.name for v in reader.values(key) if v.name]
+                else:
+                    data = text_value(reader, key, follow.take)
+                    if data and data.split():
+                        found.append(data.split()[0])
+                if follow.recursive:
+                    keys += [key + (child,) for child in reader.subkeys(key)]
+        for name in found:
+            for item in follow.then:
+                if isinstance(item, Follow):
+                    self._followed(item, names + (name,))
+                    continue
+                read = self._literal(item._replace(path=_filled(item.path, names + (name,))))
+                self.attempted.add(_marker(read))
+                for position, part in enumerate(item.path):
+                    if part in HOLES:
+                        self.looked_up.add((read.hive, tuple(fold(p) for p in read.path[:position + 1])))
 
     def _drivers_state(self, sections):
         if 'drivers' in sections:
@@ -316,6 +361,15 @@ class LiveHost(object):
                 raise WinRMError('the host did not run reg import (output: %s)' % clip(stdout + stderr),
                                  phase=phase, applied=None)
         return code, text
+
+
+def _filled(path, names):
+    """A path with registry.HOLES replaced by ``names`` (HOLES[0] by names[0], ...; a name may be a path)."""
+    table = dict(zip(HOLES, names))
+    out = []
+    for part in path:
+        out.extend(p for p in table[part].split('\\') if p) if part in table else out.append(part)
+    return tuple(out)
 
 
 def read_bytes(path):
