@@ -151,8 +151,7 @@ def read_commands(work, jobs, leftovers=True, follows=()):
     resolve = any('"!S!' in arguments for arguments, _p in jobs) or any('"!S!' in text for text, _t in follows)
     commands, batch, tags = [], [], []
     first = True
-    steps = [('q%d' % index, 'reg query %s' % arguments, [('q%d' % index, payload)])
-             for index, (arguments, payload) in enumerate(jobs)]
+    steps = group_queries(jobs)
     # a follow's own tag is printed after its loop, so that the last tag of a line is always printed
     steps += [('F%d' % index, text, list(follow_tags) + [('F%d' % index, None)])
               for index, (text, follow_tags) in enumerate(follows)]
@@ -168,6 +167,76 @@ def read_commands(work, jobs, leftovers=True, follows=()):
     if batch or extra:
         commands.append((_line(extra + batch, work, resolve), tags))
     return commands
+
+
+_QUERY_RE = re.compile(r'^"([^"]*)"(.*)$')
+_NAMED_RE = re.compile(r'(/[vf] )"([^"]*)"')
+
+
+def _variants(arguments):
+    """(template, name) pairs of reg query arguments: the value or /f name, or one key name, as %~z."""
+    match = _QUERY_RE.match(arguments)
+    if not match:
+        return []
+    key, rest = match.groups()
+    out = []
+    named = _NAMED_RE.search(rest)
+    if named:
+        out.append(('"%s"%s' % (key, rest[:named.start()] + named.group(1) + '"%~z"' + rest[named.end():]),
+                    named.group(2)))
+    parts = key.split('\\')
+    for position in range(1, len(parts)):
+        out.append(('"%s"%s' % ('\\'.join(parts[:position] + ['%~z'] + parts[position + 1:]), rest), parts[position]))
+    return [(t, n) for t, n in out if n and not re.search(r'[\s()]', n) and '%' not in t.replace('%~z', '')]
+
+
+def group_queries(jobs):
+    """Steps [(tag, command, [(tag, payload)])] for jobs [(reg query arguments, payload)]: queries that differ in
+    one name only run as one ``for %z in ("name" ...)`` loop (each pass marked with a tag of its own, the name in
+    it), so that a read round stays within one command line; others one by one."""
+    candidates = [_variants(arguments) for arguments, _payload in jobs]
+    left = set(range(len(jobs)))
+    groups = []
+    while True:
+        counts = {}
+        for index in left:
+            for template, name in candidates[index]:
+                counts.setdefault(template, []).append((index, name))
+        best = max(counts.items(), key=lambda item: (len(item[1]), -min(i for i, _n in item[1])), default=None)
+        if best is None or len(best[1]) < 2:
+            break
+        members, names = [], set()
+        for index, name in sorted(best[1]):
+            if name.lower() not in names:
+                names.add(name.lower())
+                members.append((index, name))
+        if len(members) < 2:
+            break
+        groups.append((best[0], members))
+        left -= set(index for index, _name in members)
+    # templates over the same names share one loop
+    loops = []
+    for template, members in groups:
+        names = [name for _index, name in members]
+        for loop in loops:
+            if loop[0] == names:
+                loop[1].append((template, members))
+                break
+        else:
+            loops.append((names, [(template, members)]))
+    steps = []
+    for number, (names, templates) in enumerate(loops):
+        body, tags = [], []
+        for column, (template, members) in enumerate(templates):
+            prefix = 'g%d.%d-' % (number, column)
+            body.append('reg query %s&echo %s %s%%~z !ERRORLEVEL!' % (template, MARK, prefix))
+            tags += [(prefix + name, jobs[index][1]) for index, name in members]
+        tag = 'G%d' % number
+        command = '(for %%z in (%s) do @(%s))' % (' '.join('"%s"' % n for n in names), '&'.join(body))
+        steps.append((tag, command, tags + [(tag, None)]))
+    steps += [('q%d' % index, 'reg query %s' % jobs[index][0], [('q%d' % index, jobs[index][1])])
+              for index in sorted(left)]
+    return steps
 
 
 LOOP_VARIABLES = 'ijkl'          # the loop variable of each depth of a Follow (registry.HOLES)
