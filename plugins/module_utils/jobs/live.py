@@ -193,7 +193,7 @@ def _run_job(host, job, params, settings, check_mode):
     state = params.get('state', 'present')
     records = job == 'iscsi_boot' and state == 'present'
     if records:
-        staged = _stage_drivers(host, outcome, cleanup)
+        staged = _stage_drivers(host, outcome, cleanup, job, params)
         if staged:
             cleanup = []
         if _to_stage(outcome):
@@ -245,7 +245,13 @@ def _mark_present(result, present):
     result['present_adapters'] = [a for a in result['adapters'] if a['present']]
 
 
-def _stage_drivers(host, outcome, cleanup):
+def _driver_reads(host, job, params):
+    """The DRIVERS keys the job names before anything of DRIVERS is known (the first round's)."""
+    return [r for r in read_inputs(job, params, host.reader('SYSTEM'), host.reader('SOFTWARE'),
+                                   host.current or CURRENT, None) if r.hive == 'DRIVERS']
+
+
+def _stage_drivers(host, outcome, cleanup, job='iscsi_boot', params=None):
     """Stage the driver package of every NIC whose service iscsi_boot creates from a package, or (Windows 8+) whose
     package Windows does not have yet; the Staged records."""
     staged = []
@@ -256,6 +262,10 @@ def _stage_drivers(host, outcome, cleanup):
         inf_path = driver.package_path
         if not (entry.service_created or entry in pending) or not inf_path:
             continue
+        after = None
+        if pending:
+            # Windows 8+: Windows' records of the package, read in the same command once pnputil has run
+            after = ('DRIVERS', _driver_reads(host, job, params), follows(job, params, host.current or CURRENT))
         # a package pnputil stages brings its own files; a service created from a package needs its binaries copied
         files = driver.files if entry.service_created else None
         missing = [f['name'] for f in files or [] if not f.get('present')]
@@ -266,7 +276,7 @@ def _stage_drivers(host, outcome, cleanup):
         targets = [(f['name'], f['target']) for f in files or [] if f.get('target')]
         try:
             report = host.stage(inf_path, files, targets, _new_pnputil(outcome.os_info),
-                                cleanup=[] if staged else cleanup)
+                                cleanup=[] if staged else cleanup, after=after)
         except WinRMError as exc:
             if exc.complete:
                 raise
@@ -336,11 +346,9 @@ def _predict_pnputil(host, params, outcome):
 def _plan_after_pnputil(host, job, params, staged):
     """Windows 8+: read Windows' records of the packages pnputil has just staged (HKLM\\DRIVERS, the DeviceIds chain
     of the NICs' IDs) and plan again: the engine now copies them into SYSTEM\\DriverDatabase, as offline."""
-    host.forget('DRIVERS')
-    # pnputil printed the published names: their DriverInfFiles entries (which name the packages) are read with the
-    # first round, so that the packages' records follow in the second
-    first = [r for r in read_inputs(job, params, host.reader('SYSTEM'), host.reader('SOFTWARE'),
-                                    host.current or CURRENT, None) if r.hive == 'DRIVERS']
+    # the staging command has read them, following the DeviceIds chain (issue 25); what it did not find (a published
+    # INF no DeviceIds entry names) is read now
+    first = _driver_reads(host, job, params)
     first += [Read('DRIVERS', ddb.INF_FILES + (s.published_name,), False, None) for s in staged if s.published_name]
     try:
         host.read(first, 'reading the driver records pnputil wrote')

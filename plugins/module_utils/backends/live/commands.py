@@ -80,8 +80,10 @@ def _line(steps, work, resolve_current=False):
                 'set "C=00!N!"', 'set "S=HKLM\\SYSTEM\\ControlSet!C:~-3!"']
         steps = [('cs', 'echo !S!')] + list(steps)
     if _reads_drivers(steps):
+        # made readable right before the first step that reads it (after pnputil, which has the kernel load it)
         first, last = drivers_steps(work)
-        steps = first + list(steps) + [last]
+        at = [index for index, step in enumerate(steps) if _reads_drivers([step])][0]
+        steps = list(steps[:at]) + first + list(steps[at:]) + [last]
     body = '&'.join('%s&echo %s %s !ERRORLEVEL!' % (command, MARK, tag) for tag, command in steps)
     rest = pre + ['(%s) > "%s.out" 2>&1' % (body, work), 'type "%s.out"' % work, 'del /f /q "%s.out"' % work]
     return 'cmd.exe', '/v:on /c cd /d "%s" && (%s)' % (WORK_DIR, ' & '.join(rest))
@@ -364,10 +366,11 @@ def task_action_length(work):
     return len(re.search(r'/tr "([^"]*)"', line).group(1).replace(WORK_DIR, 'C:\\Windows\\Temp'))
 
 
-def stage_command(work, inf_name, copies, new_pnputil, cleanup=()):
+def stage_command(work, inf_name, copies, new_pnputil, cleanup=(), reads=()):
     """The package's files arrive as a PowerShell 2.0 script on stdin (stage_script) that writes them to
     <work>.pkg; pnputil adds the package to the driver store; the service binaries are copied to their INF
-    destinations and compared with fc (exit codes only: copy's message is translated)."""
+    destinations and compared with fc (exit codes only: copy's message is translated). ``reads`` [(tag, command)]:
+    read steps run once pnputil has run (Windows' records of the package, issue 25)."""
     pkg = '%s.pkg' % work
     inf = '%s\\%s' % (pkg, safe(inf_name, 'INF name'))
     steps = cleanup_steps(cleanup) + [('receive', 'powershell.exe -NoProfile -NonInteractive -Command -')]
@@ -378,11 +381,12 @@ def stage_command(work, inf_name, copies, new_pnputil, cleanup=()):
     # the name pnputil published the INF under: the oemN.inf in Windows\INF equal to ours (fc's exit code; a FOR's
     # command runs to the end of the line unless it is in parentheses; its %f is the line's last %)
     steps.append(('published', '(for %%f in (..\\inf\\oem*.inf) do @fc /b %%f "%s" >nul && echo %%~nxf)' % inf))
+    steps += list(reads)
     for index, (name, target) in enumerate(copies):
         source, dest = '%s\\%s' % (pkg, safe(name, 'file name')), '..\\%s' % safe(target, 'file name')
         steps.append(('copy%d' % index, 'copy /y "%s" "%s" >nul & fc /b "%s" "%s" >nul' % (source, dest, source, dest)))
     steps.append(('rmdir', 'rmdir /s /q "%s"' % pkg))
-    return _line(steps, work)
+    return _line(steps, work, resolve_current=any('"!S!' in command for _tag, command in reads))
 
 
 def published_name(text):

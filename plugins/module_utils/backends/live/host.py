@@ -17,7 +17,8 @@ import tempfile
 
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.commands import (
-    CURRENT, TASK_WAIT_SECONDS, apply_command, cleanup_command, follow_step, leftover_tokens, lookup_query,
+    CURRENT, TASK_WAIT_SECONDS, apply_command, cleanup_command, follow_step, group_queries, leftover_tokens,
+    lookup_query,
     parse_sections, published_name, queries, read_commands, stage_command, stage_script, work_prefix,
 )
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.formats import (
@@ -108,6 +109,29 @@ class LiveHost(object):
         """Read what is new among ``reads`` (one command, or a few when cmd.exe's line limit says so), and the names
         of the keys on their paths as the host stores them, and follow ``follows`` (registry.Follow) on the host in
         the same command; False when nothing was new."""
+        planned = self._plan_read(reads, follows, names, phase)
+        if planned is None:
+            return False
+        new, jobs, chains = planned
+        try:
+            commands = read_commands(self.work, jobs, leftovers=self.leftovers is None, follows=chains)
+        except ValueError as exc:
+            raise WinRMError('%s. %s' % (exc, NOTHING_CHANGED), phase=phase, applied=False, complete=True)
+        for command, tags in commands:
+            stdout, stderr, rc = self.session.run(phase, command)
+            sections, _order = parse_sections(stdout)
+            if not tags or tags[-1][0] not in sections:
+                raise WinRMError('the host did not run the read command as expected (exit code %s); it printed: %s. %s'
+                                 % (rc, clip(stdout + stderr), NOTHING_CHANGED), phase=phase, applied=False,
+                                 complete=True)
+            if 'leftovers' in sections:
+                self.leftovers = leftover_tokens(sections['leftovers'][0], self.work)
+            self._absorb(sections, tags)
+        self._mark(new, follows)
+        return True
+
+    def _plan_read(self, reads, follows, names, phase):
+        """(new reads, reg query jobs, follow steps) of what is new among ``reads``, or None."""
         new, seen = [], set(self.attempted)
         whole = [m[:2] for m in self.attempted if m[2] and m[3] is None]
         for read in (self._literal(r) for r in reads):
@@ -115,10 +139,10 @@ class LiveHost(object):
             if any(marker[0] == hive and marker[1][:len(path)] == path for hive, path in whole):
                 continue        # below a key read whole with its subkeys
             if marker not in seen:        # each key once (the first round's guesses repeat some)
-                seen.add(_marker(read))
+                seen.add(marker)
                 new.append(read)
         if not new:
-            return False
+            return None
         if self.label is None:
             # the default value's name in this language, from a key that has one (a class key's description)
             cs = self.current or CURRENT
@@ -131,41 +155,39 @@ class LiveHost(object):
             for follow in follows:
                 chain_tags = []
                 chains.append((follow_step(follow, chain_tags), chain_tags))
-            commands = read_commands(self.work, jobs, leftovers=self.leftovers is None, follows=chains)
         except ValueError as exc:
             raise WinRMError('%s. %s' % (exc, NOTHING_CHANGED), phase=phase, applied=False, complete=True)
-        for command, tags in commands:
-            stdout, stderr, rc = self.session.run(phase, command)
-            sections, _order = parse_sections(stdout)
-            if not tags or tags[-1][0] not in sections:
-                raise WinRMError('the host did not run the read command as expected (exit code %s); it printed: %s. %s'
-                                 % (rc, clip(stdout + stderr), NOTHING_CHANGED), phase=phase, applied=False,
-                                 complete=True)
-            if 'cs' in sections and sections['cs'][0].upper().startswith('HKLM\\SYSTEM\\CONTROLSET'):
-                self.current = self.current or sections['cs'][0].strip().split('\\')[-1]
-            if 'leftovers' in sections:
-                self.leftovers = leftover_tokens(sections['leftovers'][0], self.work)
-            if self.label is None:
-                self.label = default_label(sections.get(tags[0][0], ('', 0))[0]) or '(Default)'
-            self._drivers_state(sections)
-            for tag, payload in tags:
-                if payload is None:
-                    continue        # a follow's own mark
-                read, typed = payload
-                text, code = sections.get(tag, ('', None))
-                if read.hive == 'DRIVERS':
-                    text = self.as_drivers(text)
-                hive = self.hives.setdefault(read.hive, PartialHive(read.hive))
-                count = hive.add_output(text, self.label, typed)
-                self.keys_read += count
-                where = '\\'.join(self._literal(read).path)
-                if count and code not in (0, None) and read.recursive and where not in self.partial_reads:
-                    self.partial_reads.append(where)
+        return new, jobs, chains
+
+    def _absorb(self, sections, tags):
+        """What one command printed for the read steps ``tags`` [(tag, (Read, typed depth) or None)], into the
+        partial hives."""
+        if 'cs' in sections and sections['cs'][0].upper().startswith('HKLM\\SYSTEM\\CONTROLSET'):
+            self.current = self.current or sections['cs'][0].strip().split('\\')[-1]
+        if self.label is None:
+            texts = [sections.get(tag, ('', 0))[0] for tag, payload in tags
+                     if payload is not None and payload[0].values == ('',) and payload[0].path[1:] == LABEL_KEY]
+            self.label = (default_label(texts[0]) if texts else None) or '(Default)'
+        self._drivers_state(sections)
+        for tag, payload in tags:
+            if payload is None:
+                continue        # a follow's or a loop's own mark
+            read, typed = payload
+            text, code = sections.get(tag, ('', None))
+            if read.hive == 'DRIVERS':
+                text = self.as_drivers(text)
+            hive = self.hives.setdefault(read.hive, PartialHive(read.hive))
+            count = hive.add_output(text, self.label, typed)
+            self.keys_read += count
+            where = '\\'.join(self._literal(read).path)
+            if count and code not in (0, None) and read.recursive and where not in self.partial_reads:
+                self.partial_reads.append(where)
+
+    def _mark(self, new, follows):
         for read in new:
             self.attempted.add(_marker(self._literal(read)))
         for follow in follows:
             self._followed(follow, ())
-        return True
 
     def _followed(self, follow, names):
         """Mark as read what the host read following ``follow``: the names it took are those the partial hive now
@@ -295,8 +317,11 @@ class LiveHost(object):
             self.cleaned_up(parse_sections(stdout)[0], tokens)
 
     # staging ------------------------------------------------------------------------------------------
-    def stage(self, inf_path, files, targets, new_pnputil, cleanup=(), phase='staging the driver package'):
+    def stage(self, inf_path, files, targets, new_pnputil, cleanup=(), phase='staging the driver package',
+              after=None):
         """Send the package, add it to the driver store, copy the service binaries. Raises before any import.
+        ``after`` (hive name, reads, follows): what to read of that hive once pnputil has run, in the same command
+        (Windows' records of the package: what was read of the hive before is forgotten).
 
         Returns a Staged record."""
         members = package_files(inf_path, files)
@@ -307,14 +332,26 @@ class LiveHost(object):
                 raise WinRMError('driver file %s is not in the package %s; nothing was changed' % (name, inf_path))
             copies.append((names[name.lower()], target))
         inf_name = os.path.basename(inf_path)
+        planned, read_steps = None, []
+        if after:
+            self.forget(after[0])
+            planned = self._plan_read(after[1], after[2], True, phase)
+        if planned:
+            read_steps = group_queries(planned[1]) + [
+                ('F%d' % index, text, list(chain_tags) + [('F%d' % index, None)])
+                for index, (text, chain_tags) in enumerate(planned[2])]
         try:
-            command = stage_command(self.work, inf_name, copies, new_pnputil, cleanup)
+            command = stage_command(self.work, inf_name, copies, new_pnputil, cleanup,
+                                    [(tag, text) for tag, text, _t in read_steps])
         except ValueError as exc:
             raise WinRMError('%s; the registry was not changed' % exc, phase=phase, applied=False, complete=True)
         script = stage_script(self.work, [(name, read_bytes(path)) for name, path in members])
         stdout, stderr, rc = self.session.run(phase, command, stdin=script)
         sections, _order = parse_sections(stdout)
         self.cleaned_up(sections, cleanup)
+        if planned:
+            self._absorb(sections, [tag for _s, _c, step_tags in read_steps for tag in step_tags])
+            self._mark(planned[0], after[2])
         for tag in ['receive'] + ['copy%d' % i for i in range(len(copies))]:
             text, code = sections.get(tag, (None, None))
             # exit codes only: copy's own message ("1 file(s) copied.") is translated; fc /b compares the copy
