@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import shutil
 import tempfile
 
@@ -209,6 +210,9 @@ class LiveHost(object):
                         found.append(data.split()[0])
                 if follow.recursive:
                     keys += [key + (child,) for child in reader.subkeys(key)]
+        # as for /f took them: a name with a space was cut at it, one starting with ; skipped, and !, %, ^ or "
+        # change on a command line: the host asked something else, so these are not marked (a next round reads them)
+        found = [n for n in found if not re.search(r'[\s!%^"]', n) and not n.startswith(';')]
         for name in found:
             for item in follow.then:
                 if isinstance(item, Follow):
