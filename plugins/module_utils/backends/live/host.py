@@ -150,8 +150,11 @@ class LiveHost(object):
             new.insert(0, Read('SYSTEM', (cs,) + LABEL_KEY, False, ('',)))
         try:
             jobs = [(arguments, (read, len(read.path))) for read in new for arguments, _n in queries(read)]
+            # the keys a follow reads are spelt as stored up to the first name the host fills in (the rest: below)
+            static = [Read(r.hive, r.path[:min([i for i, p in enumerate(r.path) if p in HOLES] or [len(r.path)])],
+                           False, ()) for r in (self._literal(r) for r in _follow_reads(follows))]
             jobs += [(lookup_query(hive, parent, child), (Read(hive, parent, False, ()), len(parent)))
-                     for hive, parent, child in (self._lookups(new) if names else [])]
+                     for hive, parent, child in (self._lookups(new + [r for r in static if r.path]) if names else [])]
             chains = []
             for follow in follows:
                 chain_tags = []
@@ -402,6 +405,17 @@ class LiveHost(object):
                 raise WinRMError('the host did not run reg import (output: %s)' % clip(stdout + stderr),
                                  phase=phase, applied=None)
         return code, text
+
+
+def _follow_reads(follows):
+    """The Reads in registry.Follow trees (paths with holes), and the Follows' own keys."""
+    out = []
+    for follow in follows:
+        if follow.path:
+            out.append(Read(follow.hive, follow.path, False, None))
+        for item in follow.then:
+            out += _follow_reads([item]) if isinstance(item, Follow) else [item]
+    return out
 
 
 def _filled(path, names):

@@ -107,6 +107,11 @@ def test_live_equals_offline(host, tmp_path, fixture, locale, params, prepare, m
     assert result['changes'] == offline_result['changes'] and result['reg'] == offline_result['reg']
     assert dump_hive(machine.system) == expected
     assert not [w for w in result['warnings'] if 'pnputil' in w]            # 259 means "no device matches it"
+    # issue 25: one read round (the DriverDatabase chain followed on the host), the staging command reads the records
+    # pnputil wrote: 2 commands and 9 requests, 3 and 13 with a package (a second control set: one more round)
+    staging = bool(params.get('drivers'))
+    if params.get('control_sets') != 'all':
+        assert (result['winrm']['commands'], result['winrm']['requests']) == ((3, 13) if staging else (2, 9))
     # DRIVERS not loaded: read under the task's own name, unloaded by the same command line
     assert result['winrm']['drivers_loaded_by_task'] is bool(machine_args) and not machine.loaded
     assert bool(machine.hive_loads) is bool(machine_args)
@@ -122,12 +127,17 @@ def test_live_equals_offline(host, tmp_path, fixture, locale, params, prepare, m
     assert not machine.tasks and not temp_files(machine) and not endpoint.unsignaled
 
 
-def test_critical_device_live_equals_offline(host, tmp_path):
+@pytest.mark.parametrize('ids, control_sets, commands', [
+    (['PCI\\VEN_8086&DEV_100E', 'PCI\\VEN_1AF4&DEV_1000'], 'all', 3),         # ControlSet002: a second read
+    (['PCI\\VEN_1AF4&DEV_%04X' % (0x1000 + i) for i in range(50)], 'current', 2),  # issue 25: one line, one loop
+], ids=['2-ids-all-control-sets', '50-ids'])
+def test_critical_device_live_equals_offline(host, tmp_path, ids, control_sets, commands):
     machine, endpoint = host(WIN7)
-    params = {'hardware_ids': ['PCI\\VEN_8086&DEV_100E', 'PCI\\VEN_1AF4&DEV_1000'], 'service': 'E1G60',
-              'class': 'Net', 'start': 'boot', 'state': 'present', 'control_sets': 'all'}
+    params = {'hardware_ids': ids, 'service': 'E1G60', 'class': 'Net', 'start': 'boot', 'state': 'present',
+              'control_sets': control_sets}
     result = live_job.run_live('critical_device', params, settings(endpoint))
-    assert result['changed'] and result['winrm']['commands'] == 3       # ControlSet002: a second read
+    assert result['changed'] and result['winrm']['commands'] == commands
+    assert result['winrm']['requests'] == 3 * commands + 3
     copy = str(tmp_path / 'cd-offline')
     shutil.copyfile(unpacked_hive(WIN7[0]), copy)
     os.chmod(copy, 0o644)

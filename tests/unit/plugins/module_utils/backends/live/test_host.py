@@ -22,7 +22,7 @@ from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive impo
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.host import LiveHost  # noqa: E402
 from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot  # noqa: E402
 from ansible_collections.sanboot.windows.plugins.module_utils.jobs import live as live_job  # noqa: E402
-from ansible_collections.sanboot.windows.plugins.module_utils.registry import Read  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import HOLES, Follow, Read  # noqa: E402
 from ansible_collections.sanboot.windows.tests.helpers import dump_hive, unpacked_hive  # noqa: E402
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.hosts import (  # noqa: E402
     WIN7, WIN81, WIN10, offline, settings, temp_files,
@@ -63,6 +63,38 @@ def test_reads_become_partial_hives_with_the_hosts_bytes_and_spelling(host):
         # what was read is not read again: no command
         assert not live.read(reads) and live.session.stats.commands == 1
         assert live.reader('DRIVERS') is None
+
+
+def _two_words(path):
+    import hivex
+    h = hivex.Hivex(path, write=True)
+    node = h.node_get_child(h.root(), 'Select')
+    h.node_set_value(node, {'key': 'Two Words', 't': 1, 'value': 'Tcpip\x00'.encode('utf-16-le')})
+    h.node_set_value(node, {'key': 'Next', 't': 1, 'value': 'NDIS other\x00'.encode('utf-16-le')})
+    h.commit(path)
+
+
+def test_a_chain_followed_on_the_host_is_marked_as_the_host_followed_it(host):
+    # Issue 25: a Follow's queries run on the host (for /f over reg query); the controller marks as read what the host
+    # read, from what the same round read of the Follow's key. for /f takes the first word of a line: a name with a
+    # space is not what the host asked for, so it is left for a next round (and read right then).
+    machine, endpoint = host(WIN7, prepare=_two_words)
+    select = Read('SYSTEM', ('Select',), False, None)
+    names = Follow('SYSTEM', ('Select',), False, None, (Read('SYSTEM', (HOLES[0],), False, None),))
+    data = Follow('SYSTEM', ('Select',), False, 'Next', (Read('SYSTEM', (wb.CURRENT, 'Services', HOLES[0]), False, None),))
+    with LiveHost(settings(endpoint)) as live:
+        assert live.read([select], follows=[names, data]) and live.session.stats.commands == 1
+        system = live.reader('SYSTEM')
+        # the host followed the data's first word: Services\NDIS was read, in the host's spelling
+        assert system.real_path(('controlset001', 'SERVICES', 'ndis')) == \
+            Hive(unpacked_hive(WIN7[0])).real_path(('ControlSet001', 'Services', 'NDIS'))
+        assert system.values(('ControlSet001', 'services', 'NDIS'))
+        assert not live.read([Read('SYSTEM', (wb.CURRENT, 'Services', 'NDIS'), False, None),
+                              Read('SYSTEM', ('Current',), False, None), Read('SYSTEM', ('LastKnownGood',), False, None)])
+        assert live.session.stats.commands == 1
+        # "Two Words": the host asked for "Two"; the key named by the whole name is read by the next round
+        assert live.read([Read('SYSTEM', ('Two Words',), False, None)]) and live.session.stats.commands == 2
+    assert any('for /f "tokens=3"' in line and '/v "Next"' in line for line in machine.commands)
 
 
 @pytest.mark.parametrize('loaded', [True, False], ids=['loaded-by-the-kernel', 'not-loaded'])
