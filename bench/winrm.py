@@ -155,14 +155,16 @@ def main():
         if how.get('setup'):
             def setup(settings, p=how['setup']):
                 job_task(settings, 'iscsi_boot', p)
-        wall, values, stats = measure(host, lambda s, j=job, p=params, c=how.get('check_mode', False): job_task(s, j, p, c),
+        check = how.get('check_mode', False)
+        wall, values, stats = measure(host, lambda s, j=job, p=params, c=check: job_task(s, j, p, c),
                                       setup, how.get('machine_args'))
         print(row(host[0], what, wall, values, stats, how.get('staging', False)))
     shutil.rmtree(package, ignore_errors=True)
     print()
     print('Per task: 1 command per read round (the first round follows the DriverDatabase chain on the host itself; '
           'a round follows only when what was read names more keys: a second control set, the keys a record of '
-          'originals names), 1 to stage a driver package (which also reads the records pnputil wrote), 1 to apply. Each '
+          'originals names), 1 to stage a driver package (which also reads the records pnputil wrote), 1 to apply. '
+          'Each '
           'command is a Command, its Sends (stdin, 96 KiB each), its Receives (one when its output fits an envelope) '
           'and the Signal MS-WSMV requires; plus the shell\'s Create and Delete. Before issue 15 the same values tasks '
           'took 2 commands and 33 (Windows 7) / 46 (Windows 10) requests and moved the whole SYSTEM hive (3.7 / '

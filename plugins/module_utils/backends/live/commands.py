@@ -70,8 +70,10 @@ def _line(steps, work, resolve_current=False):
     """(command, arguments): cmd.exe running each (tag, command) in turn, marked, output buffered in <work>.out.
 
     Run with WINRS_SKIP_CMD_SHELL (no implicit ``cmd /c`` around it, which would split the line at its first ``&``
-    before ours sees it). Delayed expansion (/v:on) makes !ERRORLEVEL! the code of the step just run. No ``%``
-    follows a loop variable's ``%x`` on a line, so that the two cannot pair up as a variable reference.
+    before ours sees it). Delayed expansion (/v:on) makes !ERRORLEVEL! the code of the step just run. cmd.exe pairs
+    ``%`` signs before it runs a line and replaces a pair that names a defined variable: %SystemRoot% comes before
+    every loop variable, and each pair it can form after that holds a space or a quote, which no variable's name has
+    (test_commands checks every line).
     """
     pre = ['set "%s=HKLM\\%s"' % (name, '\\'.join((hive,) + prefix)) for name, hive, prefix in KEY_VARIABLES]
     if resolve_current:
@@ -379,7 +381,7 @@ def stage_command(work, inf_name, copies, new_pnputil, cleanup=(), reads=()):
     else:
         steps.append(('pnputil', 'pnputil -i -a "%s"' % inf))
     # the name pnputil published the INF under: the oemN.inf in Windows\INF equal to ours (fc's exit code; a FOR's
-    # command runs to the end of the line unless it is in parentheses; its %f is the line's last %)
+    # command runs to the end of the line unless it is in parentheses)
     steps.append(('published', '(for %%f in (..\\inf\\oem*.inf) do @fc /b %%f "%s" >nul && echo %%~nxf)' % inf))
     steps += list(reads)
     for index, (name, target) in enumerate(copies):

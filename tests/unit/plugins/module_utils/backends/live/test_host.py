@@ -81,7 +81,8 @@ def test_a_chain_followed_on_the_host_is_marked_as_the_host_followed_it(host):
     machine, endpoint = host(WIN7, prepare=_two_words)
     select = Read('SYSTEM', ('Select',), False, None)
     names = Follow('SYSTEM', ('Select',), False, None, (Read('SYSTEM', (HOLES[0],), False, None),))
-    data = Follow('SYSTEM', ('Select',), False, 'Next', (Read('SYSTEM', (wb.CURRENT, 'Services', HOLES[0]), False, None),))
+    data = Follow('SYSTEM', ('Select',), False, 'Next',
+                  (Read('SYSTEM', (wb.CURRENT, 'Services', HOLES[0]), False, None),))
     with LiveHost(settings(endpoint)) as live:
         assert live.read([select], follows=[names, data]) and live.session.stats.commands == 1
         system = live.reader('SYSTEM')
@@ -90,7 +91,8 @@ def test_a_chain_followed_on_the_host_is_marked_as_the_host_followed_it(host):
             Hive(unpacked_hive(WIN7[0])).real_path(('ControlSet001', 'Services', 'NDIS'))
         assert system.values(('ControlSet001', 'services', 'NDIS'))
         assert not live.read([Read('SYSTEM', (wb.CURRENT, 'Services', 'NDIS'), False, None),
-                              Read('SYSTEM', ('Current',), False, None), Read('SYSTEM', ('LastKnownGood',), False, None)])
+                              Read('SYSTEM', ('Current',), False, None),
+                              Read('SYSTEM', ('LastKnownGood',), False, None)])
         assert live.session.stats.commands == 1
         # "Two Words": the host asked for "Two"; the key named by the whole name is read by the next round
         assert live.read([Read('SYSTEM', ('Two Words',), False, None)]) and live.session.stats.commands == 2
