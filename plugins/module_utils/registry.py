@@ -58,6 +58,8 @@ Read = namedtuple('Read', 'hive path recursive values')
 # round: what the host followed is then known from what was read.
 Follow = namedtuple('Follow', 'hive path recursive take then')
 HOLES = ('<name0>', '<name1>', '<name2>', '<name3>')
+# In a Follow's then: the name of HOLES[depth] without its last backslash-separated part (a value path's key).
+PARENTS = ('<parent0>', '<parent1>', '<parent2>', '<parent3>')
 
 
 class RegistryError(Exception):

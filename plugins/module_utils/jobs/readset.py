@@ -25,7 +25,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
-    HOLES, Follow, Read, RegistryError, fold, text_value,
+    HOLES, PARENTS, Follow, Read, RegistryError, fold, text_value,
 )
 from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb, ddb, driverstore, nicpackage
 from ansible_collections.sanboot.windows.plugins.module_utils.windows.adapters import (
@@ -347,6 +347,17 @@ def follows(job, params, current):
     if job == 'critical_device':
         return []
     name0, name1, name2, name3 = HOLES[:4]
+    if job == 'iscsi_boot' and params.get('state') == 'absent':
+        # the keys the record of originals names (_record_reads): its value names are key paths ('created',
+        # 'deleted') or value paths ('originals', 'absent': their keys); and a DRIVERS hive's own record
+        record = STATE_KEY
+        return [
+            Follow('SYSTEM', record + ('created',), False, None, (Read('SYSTEM', (name0,), True, None),)),
+            Follow('SYSTEM', record + ('deleted',), False, None, (Read('SYSTEM', (name0,), False, None),
+                                                                   Read('SYSTEM', (PARENTS[0],), False, None))),
+            Follow('SYSTEM', record + ('originals',), False, None, (Read('SYSTEM', (PARENTS[0],), False, None),)),
+            Follow('SYSTEM', record + ('absent',), False, None, (Read('SYSTEM', (PARENTS[0],), False, None),)),
+            Follow('DRIVERS', None, False, STATE_KEY[:1], (Read('DRIVERS', (name0,), True, None),))]
     ids, out = [], []
     for nic in parse_nics(params.get('nics')):
         ids += [i for i in nic.hardware_ids if i not in ids]

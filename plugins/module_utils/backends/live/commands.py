@@ -19,7 +19,7 @@ import base64
 import re
 import uuid
 
-from ansible_collections.sanboot.windows.plugins.module_utils.registry import HOLES, Follow, Read
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import HOLES, PARENTS, Follow, Read
 
 MARK = '##'
 WORK_DIR = '%SystemRoot%\\Temp'
@@ -247,10 +247,12 @@ LOOP_VARIABLES = 'ijkl'          # the loop variable of each depth of a Follow (
 
 
 def _holed_key(hive, path, depth):
-    """key_text of a path with registry.HOLES in it, the holes up to ``depth`` as their loop variables."""
+    """key_text of a path with registry.HOLES in it, the holes up to ``depth`` as their loop variables, and
+    registry.PARENTS as the variable P (set from the loop variable, less its last part: see follow_step)."""
     text = key_text(hive, path)
     for level in range(depth + 1):
         text = text.replace(HOLES[level], '%' + LOOP_VARIABLES[level])
+        text = text.replace(PARENTS[level], '!P:\\%%~nx%s=!' % LOOP_VARIABLES[level])
     return text
 
 
@@ -286,11 +288,16 @@ def follow_step(follow, tags, depth=0):
                 body.append('reg query %s /f "%%%s" /k /e&echo %s %s !ERRORLEVEL!'
                             % (_holed_key(item.hive, item.path[:position], depth),
                                LOOP_VARIABLES[HOLES.index(part)], MARK, tag))
+        parent = [level for level in range(depth + 1) if PARENTS[level] in item.path]
+        if parent:
+            # a value path's key: the name less "\<its last part>" (delayed !P:\x=! replaces every such text)
+            body.append('set "P=%%%s"' % LOOP_VARIABLES[parent[0]])
         for arguments, _name in queries(item):
             tag = 'f%d' % len(tags)
             tags.append((tag, (item, len(item.path))))
             for level in range(depth + 1):
                 arguments = arguments.replace(HOLES[level], '%' + LOOP_VARIABLES[level])
+                arguments = arguments.replace(PARENTS[level], '!P:\\%%~nx%s=!' % LOOP_VARIABLES[level])
             body.append('reg query %s&echo %s %s !ERRORLEVEL!' % (arguments, MARK, tag))
     if inner is None:
         return '(for %%%s in (%s) do @(%s))' % (LOOP_VARIABLES[depth], ' '.join(

@@ -26,7 +26,9 @@ from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.form
     PartialHive, ascii_reg, default_label, package_files,
 )
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.transport import Session, WinRMError
-from ansible_collections.sanboot.windows.plugins.module_utils.registry import HOLES, Follow, Read, fold, text_value
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
+    HOLES, PARENTS, Follow, Read, fold, text_value,
+)
 
 # pnputil's exit codes that mean the package is in the driver store (Microsoft, "PnPUtil return values"):
 # 0 success, 259 ERROR_NO_MORE_ITEMS (no device matches it now: the normal case here), 3010 and 1641 (restart).
@@ -151,7 +153,8 @@ class LiveHost(object):
         try:
             jobs = [(arguments, (read, len(read.path))) for read in new for arguments, _n in queries(read)]
             # the keys a follow reads are spelt as stored up to the first name the host fills in (the rest: below)
-            static = [Read(r.hive, r.path[:min([i for i, p in enumerate(r.path) if p in HOLES] or [len(r.path)])],
+            static = [Read(r.hive, r.path[:min([i for i, p in enumerate(r.path) if p in HOLES + PARENTS]
+                                               or [len(r.path)])],
                            False, ()) for r in (self._literal(r) for r in _follow_reads(follows))]
             jobs += [(lookup_query(hive, parent, child), (Read(hive, parent, False, ()), len(parent)))
                      for hive, parent, child in (self._lookups(new + [r for r in static if r.path]) if names else [])]
@@ -221,6 +224,8 @@ class LiveHost(object):
                 if isinstance(item, Follow):
                     self._followed(item, names + (name,))
                     continue
+                if not _same_parent(item.path, names + (name,)):
+                    continue        # the host's key differs (see _same_parent): a next round reads this one
                 read = self._literal(item._replace(path=_filled(item.path, names + (name,))))
                 self.attempted.add(_marker(read))
                 for position, part in enumerate(item.path):
@@ -418,9 +423,29 @@ def _follow_reads(follows):
     return out
 
 
+def _parent(name):
+    return '\\'.join(name.split('\\')[:-1])
+
+
+def _same_parent(path, names):
+    """Whether the key the host names for registry.PARENTS in ``path`` is the name less its last part: cmd.exe takes
+    the last part as a file name (%~nx: no trailing dot or space, no colon or slash) and removes every "\\<it>",
+    ignoring case."""
+    for level, name in enumerate(names):
+        if PARENTS[level] not in path:
+            continue
+        last = name.split('\\')[-1]
+        if not last or re.search(r'[:/]|[. ]$', last) or \
+                re.sub(re.escape('\\' + last), '', name, flags=re.I) != _parent(name):
+            return False
+    return True
+
+
 def _filled(path, names):
-    """A path with registry.HOLES replaced by ``names`` (HOLES[0] by names[0], ...; a name may be a path)."""
+    """A path with registry.HOLES replaced by ``names`` (HOLES[0] by names[0], ...; a name may be a path), and
+    registry.PARENTS by the name less its last part."""
     table = dict(zip(HOLES, names))
+    table.update(zip(PARENTS, [_parent(n) for n in names]))
     out = []
     for part in path:
         out.extend(p for p in table[part].split('\\') if p) if part in table else out.append(part)
