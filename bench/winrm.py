@@ -162,8 +162,8 @@ def main():
     shutil.rmtree(package, ignore_errors=True)
     print()
     print('Per task: 1 command per read round (the first round follows the DriverDatabase chain on the host itself; '
-          'a round follows only when what was read names more keys: a second control set, the keys a record of '
-          'originals names), 1 to stage a driver package (which also reads the records pnputil wrote), 1 to apply. '
+          'and the keys a record of originals names; a round follows only when what was read names more keys: a '
+          'second control set), 1 to stage a driver package (which also reads the records pnputil wrote), 1 to apply. '
           'Each '
           'command is a Command, its Sends (stdin, 96 KiB each), its Receives (one when its output fits an envelope) '
           'and the Signal MS-WSMV requires; plus the shell\'s Create and Delete. Before issue 15 the same values tasks '

@@ -343,7 +343,8 @@ def follows(job, params, current):
     of each NIC ID (DeviceIds -> DriverInfFiles -> DriverPackages -> the service the package installs, and the SYSTEM
     keys a copy of the package writes), and the service an installed adapter of the NIC's ID runs (Enum), so that a
     task whose NIC Windows already drives needs no second round. What _driver_database_reads and _found_services
-    then name has been read (a package already in SYSTEM, named by SYSTEM's DeviceIds, is read whole with it)."""
+    then name has been read (a package already in SYSTEM, named by SYSTEM's DeviceIds, is read whole with it).
+    state=absent: the keys the record of originals names (_record_reads)."""
     if job == 'critical_device':
         return []
     name0, name1, name2, name3 = HOLES[:4]

@@ -124,6 +124,8 @@ def test_live_equals_offline(host, tmp_path, fixture, locale, params, prepare, m
     assert not again['changed'] and all(p['phase'].startswith('reading') for p in again['winrm']['phases'])
     undo = live_job.run_live('iscsi_boot', {'state': 'absent'}, settings(endpoint))
     assert undo['changed'] and dump_hive(machine.system) == before
+    # issue 25: the keys the record names are followed on the host: one read round
+    assert undo['winrm']['commands'] == 2 and undo['winrm']['requests'] <= 10
     assert not machine.tasks and not temp_files(machine) and not endpoint.unsignaled
 
 
