@@ -354,8 +354,8 @@ def follows(job, params, current):
         record = STATE_KEY
         return [
             Follow('SYSTEM', record + ('created',), False, None, (Read('SYSTEM', (name0,), True, None),)),
-            Follow('SYSTEM', record + ('deleted',), False, None, (Read('SYSTEM', (name0,), False, None),
-                                                                   Read('SYSTEM', (PARENTS[0],), False, None))),
+            Follow('SYSTEM', record + ('deleted',), False, None, (
+                Read('SYSTEM', (name0,), False, None), Read('SYSTEM', (PARENTS[0],), False, None))),
             Follow('SYSTEM', record + ('originals',), False, None, (Read('SYSTEM', (PARENTS[0],), False, None),)),
             Follow('SYSTEM', record + ('absent',), False, None, (Read('SYSTEM', (PARENTS[0],), False, None),)),
             Follow('DRIVERS', None, False, STATE_KEY[:1], (Read('DRIVERS', (name0,), True, None),))]
