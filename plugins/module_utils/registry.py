@@ -50,6 +50,16 @@ MAX_VALUE_NAME = 16383
 # ``reg query``): hive name ('SYSTEM', 'SOFTWARE', 'DRIVERS'), the key path relative to that hive's root, whether
 # the keys below count too, and which values (None: all, and the names of the subkeys; '' is the default value).
 Read = namedtuple('Read', 'hive path recursive values')
+# Reads whose key names only the host knows until it is read (issue 25: the DriverDatabase chain DeviceIds ->
+# DriverInfFiles -> DriverPackages -> a service), followed on the host in the same command: for each name the key
+# ``path`` gives - its value names (``take`` None) or the first word of the string value ``take`` in it (and, with
+# ``recursive``, in the keys below) - the Reads and Follows of ``then``, with HOLES[depth] in their paths replaced by
+# that name (HOLES[0] by the outermost Follow's names). The key ``path`` itself must be read too, by a Read of the same
+# round: what the host followed is then known from what was read.
+Follow = namedtuple('Follow', 'hive path recursive take then')
+HOLES = ('<name0>', '<name1>', '<name2>', '<name3>')
+# In a Follow's then: the name of HOLES[depth] without its last backslash-separated part (a value path's key).
+PARENTS = ('<parent0>', '<parent1>', '<parent2>', '<parent3>')
 
 
 class RegistryError(Exception):

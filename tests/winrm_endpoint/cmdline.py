@@ -195,10 +195,19 @@ def expand_percent(s, env):
 
 
 _DELAYED = re.compile(r'!([^!:]+)(?::~(-?\d+)(?:,(-?\d+))?)?!')
+_REPLACE = re.compile(r'!([^!:]+):([^=!~*][^=!]*)=([^!]*)!')
 
 
 def expand_delayed(s, env):
-    """Delayed expansion (cmd /v:on): !VAR!, !VAR:~start! and !VAR:~start,length!; undefined names expand to ''."""
+    """Delayed expansion (cmd /v:on): !VAR!, !VAR:~start!, !VAR:~start,length! and !VAR:str=repl! (every str,
+    ignoring case); undefined names expand to ''."""
+    def replace(match):
+        value = env.get(match.group(1).upper())
+        if value is None:
+            return ''
+        return re.sub(re.escape(match.group(2)), lambda _m: match.group(3), value, flags=re.I)
+    s = _REPLACE.sub(replace, s)
+
     def one(match):
         value = env.get(match.group(1).upper(), '')
         if match.group(2) is not None:
@@ -215,7 +224,8 @@ def substitute(seq, var, value):
     """The loop variable's references (%v and %~nxv, %~nv, %~xv) replaced in a parsed body."""
     name = ntpath.basename(value.strip('"'))
     stem, ext = ntpath.splitext(name)
-    table = [('%~nx' + var, name), ('%~n' + var, stem), ('%~x' + var, ext), ('%' + var, value)]
+    table = [('%~nx' + var, name), ('%~n' + var, stem), ('%~x' + var, ext), ('%~' + var, value.strip('"')),
+             ('%' + var, value)]
 
     def text(t):
         for key, repl in table:

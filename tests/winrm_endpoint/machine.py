@@ -109,13 +109,31 @@ class Process(object):
             raise Killed()
 
 
+def _for_items(spec):
+    """The words of a for's set: separated by spaces, commas or semicolons outside double quotes, quotes kept."""
+    items, current, quoted = [], '', False
+    for char in spec:
+        if char == '"':
+            quoted = not quoted
+        if not quoted and char in ' \t,;':
+            if current:
+                items.append(current)
+            current = ''
+            continue
+        current += char
+    if current:
+        items.append(current)
+    return items
+
+
 class Machine(object):
     """The state of one emulated Windows host."""
 
     def __init__(self, root, system_hive, software_hive=None, present=None, version='6.1', build=7601,
                  system_only_driver_database=None, fail_import_key=None, admin=True, locale='en', arch=None,
                  task_delay=2.0, time_scale=0.01, pnputil_rc=None, system_only_keys=True, import_on_error='stop',
-                 redirect_delay=0.0, console_stdin_timeout=3.0, drivers_hive=None):
+                 redirect_delay=0.0, console_stdin_timeout=3.0, drivers_hive=None, drivers_loaded=True,
+                 drivers_unload_after=False):
         self.root = root
         self.fs = os.path.join(root, 'fs')
         for folder in ('temp', 'inf', os.path.join('system32', 'drivers')):
@@ -134,6 +152,13 @@ class Machine(object):
             self.drivers = os.path.join(root, 'DRIVERS')
             shutil.copyfile(drivers_hive, self.drivers)
             os.chmod(self.drivers, 0o644)
+        # Windows 10's kernel loads HKLM\\DRIVERS on demand and unloads it when idle (PiDrvDbLoadHive/UnloadHive):
+        # drivers_loaded=False, the key is absent until something loads it (pnputil does; reg load of the file under
+        # another name does while the kernel does not hold it); drivers_unload_after, the kernel unloads it again at
+        # the end of every command.
+        self.drivers_loaded = bool(drivers_hive) and drivers_loaded
+        self.drivers_unload_after = drivers_unload_after
+        self.loaded = {}            # HKLM\<name> loaded with reg load -> hive file
         self.present = dict(present or {})
         self.version = version
         self.build = build
@@ -161,6 +186,7 @@ class Machine(object):
         self.commands = []          # every command line received, for the tests
         self.programs = []          # every program run (name), also inside loops and scheduled tasks
         self.imports = []           # every .reg text imported
+        self.hive_loads = []        # every name a hive file was loaded under (reg load)
         self.hive_lock = threading.RLock()
         self.handles = {}
         self.lock = threading.Lock()
@@ -255,6 +281,9 @@ class Machine(object):
             return result.rc
         except Killed:
             return None
+        finally:
+            if self.drivers_unload_after:
+                self.drivers_loaded = False
 
 
 class Output(object):
@@ -448,8 +477,9 @@ class Context(object):
                 if len(words) >= column:
                     ok = self.run_seq(substitute(node.body, node.var, words[column - 1]), out)
             return ok
-        for pattern in split_args(node.spec):
-            for name in self.glob(pattern):
+        for pattern in _for_items(node.spec):
+            # a word with a wildcard names the files it matches; any other word is taken as it is (quotes kept)
+            for name in self.glob(pattern) if '*' in pattern or '?' in pattern else [pattern]:
                 ok = self.run_seq(substitute(node.body, node.var, name), out)
         return ok
 
@@ -661,6 +691,8 @@ class Context(object):
             inf_data = handle.read()
         known = [d for d in self.m.driver_store if d['data'] == inf_data]
         published = known[0]['published'] if known else 'oem%d.inf' % (len(self.m.driver_store) + 1)
+        if self.m.drivers:
+            self.m.drivers_loaded = True        # the driver database code loads the hive to add the package
         if not known and self.m.drivers:
             try:
                 published = self._driver_records(path)

@@ -10,6 +10,9 @@ from __future__ import absolute_import, division, print_function
 MESSAGES = {
     'en': {
         'ok': 'The operation completed successfully.',
+        'privilege': 'ERROR: A required privilege is not held by the client.',
+        'sharing': 'ERROR: The process cannot access the file because it is being used by another process.',
+        'unload_failed': 'ERROR: The parameter is incorrect.',
         'not_found': 'ERROR: The system was unable to find the specified registry key or value.',
         'access': 'ERROR: Access is denied.',
         'import_failed': 'ERROR: Error accessing the registry.',
@@ -47,6 +50,10 @@ MESSAGES = {
     },
     'de': {
         'ok': 'Der Vorgang wurde erfolgreich beendet.',
+        'privilege': 'FEHLER: Dem Client fehlt ein erforderliches Recht.',
+        'sharing': 'FEHLER: Der Prozess kann nicht auf die Datei zugreifen, da sie von einem anderen Prozess verwendet '
+                   'wird.',
+        'unload_failed': 'FEHLER: Falscher Parameter.',
         'not_found': 'FEHLER: Der angegebene Registrierungsschl\u00fcssel bzw. Wert wurde nicht gefunden.',
         'access': 'FEHLER: Zugriff verweigert',
         'import_failed': 'FEHLER: Fehler beim Zugriff auf die Registrierung.',

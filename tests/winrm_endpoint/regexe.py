@@ -70,7 +70,11 @@ class Reg(object):
         if not parts or parts[0].upper() not in ('HKLM', 'HKEY_LOCAL_MACHINE') or len(parts) < 2:
             return None, None, None
         hive = parts[1].upper()
-        path = {'SYSTEM': self.m.system, 'SOFTWARE': self.m.software, 'DRIVERS': self.m.drivers}.get(hive)
+        path = {'SYSTEM': self.m.system, 'SOFTWARE': self.m.software,
+                'DRIVERS': self.m.drivers if self.m.drivers_loaded else None}.get(hive)
+        if path is None and hive in self.m.loaded:
+            path = self.m.loaded[hive]
+            hive = parts[1]
         rest = parts[2:]
         if hive == 'SYSTEM' and rest and rest[0].upper() == 'CURRENTCONTROLSET':
             rest = ['ControlSet%03d' % current_control_set(self.m.system)] + rest[1:]
@@ -154,6 +158,39 @@ class Reg(object):
             # reg query /s goes on past keys it may not open and ends with this error and exit code 1
             err, rc = self.text('access') + '\r\n', 1
         return self.ctx.result('\r\n'.join(lines) + '\r\n', err, rc)
+
+    def reg_load(self, args):
+        """reg load HKLM\\NAME FILE: only an elevated administrator; a file the kernel holds (HKLM\\DRIVERS while
+        it is loaded) cannot be opened (a sharing violation, as on Windows); a name in use is refused."""
+        if len(args) != 2 or args[0].split('\\')[0].upper() not in ('HKLM', 'HKEY_LOCAL_MACHINE') or \
+                len([p for p in args[0].split('\\') if p]) != 2:
+            return self.ctx.result(err=self.text('invalid_syntax') + '\r\nType "REG LOAD /?" for usage.\r\n', rc=1)
+        name = [p for p in args[0].split('\\') if p][1].upper()
+        if not self.m.admin:
+            return self.ctx.result(err=self.text('privilege') + '\r\n', rc=1)
+        path = self.m.path(args[1], self.ctx.cwd)
+        held = self.m.drivers and path == self.m.path('C:\\Windows\\System32\\config\\DRIVERS', 'C:\\') and \
+            (self.m.drivers_loaded or any(p == self.m.drivers for p in self.m.loaded.values()))
+        if held:
+            return self.ctx.result(err=self.text('sharing') + '\r\n', rc=1)
+        if name in ('SYSTEM', 'SOFTWARE', 'DRIVERS', 'SAM', 'SECURITY', 'HARDWARE', 'BCD00000000') or \
+                name in self.m.loaded:
+            return self.ctx.result(err=self.text('access') + '\r\n', rc=1)
+        if path == self.m.path('C:\\Windows\\System32\\config\\DRIVERS', 'C:\\') and self.m.drivers:
+            path = self.m.drivers
+        elif not path or not os.path.isfile(path):
+            return self.ctx.result(err=self.text('no_file') + '\r\n', rc=1)
+        self.m.loaded[name] = path
+        self.m.hive_loads.append(name)
+        return self.ctx.result(self.text('ok') + '\r\n')
+
+    def reg_unload(self, args):
+        parts = [p for p in (args[0] if args else '').split('\\') if p]
+        name = parts[1].upper() if len(parts) == 2 else None
+        if name not in self.m.loaded:
+            return self.ctx.result(err=self.text('unload_failed') + '\r\n', rc=1)
+        del self.m.loaded[name]
+        return self.ctx.result(self.text('ok') + '\r\n')
 
     def _find(self, hive, path, rest, typed, pattern, recursive, exact):
         """reg query KEY /f NAME /k [/e] [/s]: the subkeys whose name matches, as stored, and a count."""

@@ -25,7 +25,7 @@ from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.host
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.transport import WinRMError
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.hiveset import HiveSet
 from ansible_collections.sanboot.windows.plugins.module_utils.jobs import critical_device, iscsi_boot
-from ansible_collections.sanboot.windows.plugins.module_utils.jobs.readset import read_inputs
+from ansible_collections.sanboot.windows.plugins.module_utils.jobs.readset import follows, read_inputs
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import Read, path_id
 from ansible_collections.sanboot.windows.plugins.module_utils.windows import ddb, driverstore, nicpackage, signing
 from ansible_collections.sanboot.windows.plugins.module_utils.inf import parse_target, read_inf
@@ -56,7 +56,8 @@ def read_all(host, job, params, what='reading the registry'):
         system, software = host.reader('SYSTEM'), host.reader('SOFTWARE')
         reads = read_inputs(job, params, system, software, host.current or CURRENT, host.reader('DRIVERS'))
         label = what + ('' if phase == 1 else ' (round %d)' % phase)
-        if not host.read(reads, label):
+        chains = follows(job, params, host.current or CURRENT) if phase == 1 and what == 'reading the registry' else ()
+        if not host.read(reads, label, follows=chains):
             return
     raise WinRMError('the registry keys to read did not settle after %d rounds. %s' % (MAX_PHASES, NOTHING_CHANGED),
                      applied=False, complete=True)
@@ -127,7 +128,8 @@ def _finish(result, settings, host, applied_as=None):
     for name in ('backup_file', 'backup_files', 'files_to_copy'):
         result.pop(name, None)          # a running host keeps no backup of ours, and staging copies the files
     result['winrm'] = host.session.stats.as_dict()
-    result['winrm'].update(host=settings.host, keys_read=host.keys_read, partial_reads=host.partial_reads)
+    result['winrm'].update(host=settings.host, keys_read=host.keys_read, partial_reads=host.partial_reads,
+                           drivers_loaded_by_task=host.drivers_loaded_here)
     if host.cleaned:
         result['cleaned_up'] = host.cleaned
     if host.leftovers:
@@ -166,6 +168,7 @@ def _run_job(host, job, params, settings, check_mode):
     if host.hive_path('SYSTEM') is None:
         raise WinRMError('could not read HKLM\\SYSTEM on %s (%s). %s' % (settings.host, ADMIN_HINT,
                                                                          NOTHING_CHANGED), applied=False)
+    _check_drivers(host, job, params, settings)
     if job == 'iscsi_boot_info':
         result = iscsi_boot.report(_offline(params), _hives(host))
         _mark_present(result, present_instances(host.hives['SYSTEM'], result['control_sets']['current']))
@@ -190,7 +193,7 @@ def _run_job(host, job, params, settings, check_mode):
     state = params.get('state', 'present')
     records = job == 'iscsi_boot' and state == 'present'
     if records:
-        staged = _stage_drivers(host, outcome, cleanup)
+        staged = _stage_drivers(host, outcome, cleanup, job, params)
         if staged:
             cleanup = []
         if _to_stage(outcome):
@@ -220,6 +223,19 @@ def _run_job(host, job, params, settings, check_mode):
                           not as_system and touches(reg_text, 'DriverDatabase'))
 
 
+def _check_drivers(host, job, params, settings):
+    """Windows 8+: the NICs' packages are looked up in HKLM\\DRIVERS, which the read loads itself when the kernel has
+    not (issue 25). When that failed too, say so here: the engine's own message would name drivers_hive, an option
+    of the offline modules."""
+    if job == 'critical_device' or not params.get('nics') or host.drivers_missing is None or \
+            host.hive_path('DRIVERS') is not None or not host.reader('SYSTEM').key_exists(ddb.DDB):
+        return
+    raise WinRMError('could not read HKLM\\DRIVERS on %s (Windows\' driver database): it is not loaded, and reg load '
+                     'of %%SystemRoot%%\\System32\\config\\DRIVERS failed (exit code %s); %s. %s'
+                     % (settings.host, host.drivers_missing, ADMIN_HINT, NOTHING_CHANGED), applied=False,
+                     complete=True)
+
+
 def _mark_present(result, present):
     """Say which adapters of an iscsi_boot_info result are present on the host now (live Enum Control keys)."""
     for adapter in result['adapters']:
@@ -229,7 +245,13 @@ def _mark_present(result, present):
     result['present_adapters'] = [a for a in result['adapters'] if a['present']]
 
 
-def _stage_drivers(host, outcome, cleanup):
+def _driver_reads(host, job, params):
+    """The DRIVERS keys the job names before anything of DRIVERS is known (the first round's)."""
+    return [r for r in read_inputs(job, params, host.reader('SYSTEM'), host.reader('SOFTWARE'),
+                                   host.current or CURRENT, None) if r.hive == 'DRIVERS']
+
+
+def _stage_drivers(host, outcome, cleanup, job='iscsi_boot', params=None):
     """Stage the driver package of every NIC whose service iscsi_boot creates from a package, or (Windows 8+) whose
     package Windows does not have yet; the Staged records."""
     staged = []
@@ -240,6 +262,10 @@ def _stage_drivers(host, outcome, cleanup):
         inf_path = driver.package_path
         if not (entry.service_created or entry in pending) or not inf_path:
             continue
+        after = None
+        if pending:
+            # Windows 8+: Windows' records of the package, read in the same command once pnputil has run
+            after = ('DRIVERS', _driver_reads(host, job, params), follows(job, params, host.current or CURRENT))
         # a package pnputil stages brings its own files; a service created from a package needs its binaries copied
         files = driver.files if entry.service_created else None
         missing = [f['name'] for f in files or [] if not f.get('present')]
@@ -250,7 +276,7 @@ def _stage_drivers(host, outcome, cleanup):
         targets = [(f['name'], f['target']) for f in files or [] if f.get('target')]
         try:
             report = host.stage(inf_path, files, targets, _new_pnputil(outcome.os_info),
-                                cleanup=[] if staged else cleanup)
+                                cleanup=[] if staged else cleanup, after=after)
         except WinRMError as exc:
             if exc.complete:
                 raise
@@ -320,11 +346,9 @@ def _predict_pnputil(host, params, outcome):
 def _plan_after_pnputil(host, job, params, staged):
     """Windows 8+: read Windows' records of the packages pnputil has just staged (HKLM\\DRIVERS, the DeviceIds chain
     of the NICs' IDs) and plan again: the engine now copies them into SYSTEM\\DriverDatabase, as offline."""
-    host.forget('DRIVERS')
-    # pnputil printed the published names: their DriverInfFiles entries (which name the packages) are read with the
-    # first round, so that the packages' records follow in the second
-    first = [r for r in read_inputs(job, params, host.reader('SYSTEM'), host.reader('SOFTWARE'),
-                                    host.current or CURRENT, None) if r.hive == 'DRIVERS']
+    # the staging command has read them, following the DeviceIds chain (issue 25); what it did not find (a published
+    # INF no DeviceIds entry names) is read now
+    first = _driver_reads(host, job, params)
     first += [Read('DRIVERS', ddb.INF_FILES + (s.published_name,), False, None) for s in staged if s.published_name]
     try:
         host.read(first, 'reading the driver records pnputil wrote')

@@ -24,7 +24,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.sanboot.windows.plugins.module_utils.registry import Read, RegistryError, fold, text_value
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
+    HOLES, PARENTS, Follow, Read, RegistryError, fold, text_value,
+)
 from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb, ddb, driverstore, nicpackage
 from ansible_collections.sanboot.windows.plugins.module_utils.windows.adapters import (
     DEVPKEY_LOCATION_PATHS, enum_net_instances,
@@ -326,3 +328,50 @@ def _guesses(nics, params, current):
             # Windows 8+: the package's records are Windows' own, named by Windows (the DeviceIds chain in SYSTEM
             # and DRIVERS, read with the first round by read_set); nothing to guess.
     return reads
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What the first round follows on the host (issue 25): the reads that depend on what an earlier read finds
+
+def _service_reads(hole, current):
+    return tuple(Read('SYSTEM', (current, 'Services', hole) + sub, recursive, values)
+                 for sub, recursive, values in SERVICE_READS)
+
+
+def follows(job, params, current):
+    """registry.Follow chains for the first round of ``job``: on Windows 8 and later the DriverDatabase chain in DRIVERS
+    of each NIC ID (DeviceIds -> DriverInfFiles -> DriverPackages -> the service the package installs, and the SYSTEM
+    keys a copy of the package writes), and the service an installed adapter of the NIC's ID runs (Enum), so that a
+    task whose NIC Windows already drives needs no second round. What _driver_database_reads and _found_services
+    then name has been read (a package already in SYSTEM, named by SYSTEM's DeviceIds, is read whole with it).
+    state=absent: the keys the record of originals names (_record_reads)."""
+    if job == 'critical_device':
+        return []
+    name0, name1, name2, name3 = HOLES[:4]
+    if job == 'iscsi_boot' and params.get('state') == 'absent':
+        # the keys the record of originals names (_record_reads): its value names are key paths ('created',
+        # 'deleted') or value paths ('originals', 'absent': their keys); and a DRIVERS hive's own record
+        record = STATE_KEY
+        return [
+            Follow('SYSTEM', record + ('created',), False, None, (Read('SYSTEM', (name0,), True, None),)),
+            Follow('SYSTEM', record + ('deleted',), False, None, (
+                Read('SYSTEM', (name0,), False, None), Read('SYSTEM', (PARENTS[0],), False, None))),
+            Follow('SYSTEM', record + ('originals',), False, None, (Read('SYSTEM', (PARENTS[0],), False, None),)),
+            Follow('SYSTEM', record + ('absent',), False, None, (Read('SYSTEM', (PARENTS[0],), False, None),)),
+            Follow('DRIVERS', None, False, STATE_KEY[:1], (Read('DRIVERS', (name0,), True, None),))]
+    ids, out = [], []
+    for nic in parse_nics(params.get('nics')):
+        ids += [i for i in nic.hardware_ids if i not in ids]
+        # an installed adapter of the NIC's ID: the service it runs (Enum\PCI is read with ClassGUID, Service, ...)
+        out.append(Follow('SYSTEM', (current, 'Enum') + ddb.id_parts(nic.hardware_ids[0]), True, 'Service',
+                          _service_reads(name0, current)))
+    if ids:
+        out.insert(0, Follow('DRIVERS', None, False, tuple(ids), (
+            Follow('DRIVERS', ddb.DEVICE_IDS + (name0,), False, None, (
+                Read('DRIVERS', ddb.INF_FILES + (name1,), False, None),
+                Read('SYSTEM', ddb.INF_FILES + (name1,), False, None),
+                Follow('DRIVERS', ddb.INF_FILES + (name1,), False, 'Active', (
+                    Read('DRIVERS', ddb.PACKAGES + (name2,), True, None),
+                    Read('SYSTEM', ddb.PACKAGES + (name2,), True, None),
+                    Follow('DRIVERS', ddb.PACKAGES + (name2,), True, 'Service', _service_reads(name3, current)))))),)))
+    return out

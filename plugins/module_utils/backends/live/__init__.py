@@ -34,8 +34,8 @@ from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.tran
     HAS_WINRM, KerberosTicket, Session, Settings, Stats, WinRMError, redact,
 )
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.commands import (  # noqa: F401
-    CURRENT, apply_command, cleanup_command, leftover_tokens, lookup_query, parse_sections, queries, read_commands,
-    stage_command, stage_script, task_action_length, work_prefix,
+    CURRENT, apply_command, cleanup_command, follow_step, group_queries, leftover_tokens, lookup_query, parse_sections,
+    queries, read_commands, stage_command, stage_script, task_action_length, work_prefix,
 )
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.formats import (  # noqa: F401
     PartialHive, ascii_reg, blank_hive_bytes, default_label, package_files, parse_reg_query, parse_value_line,

@@ -12,19 +12,23 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import shutil
 import tempfile
 
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.commands import (
-    CURRENT, TASK_WAIT_SECONDS, apply_command, cleanup_command, leftover_tokens, lookup_query, parse_sections,
-    published_name, queries, read_commands, stage_command, stage_script, work_prefix,
+    CURRENT, TASK_WAIT_SECONDS, apply_command, cleanup_command, follow_step, group_queries, leftover_tokens,
+    lookup_query,
+    parse_sections, published_name, queries, read_commands, stage_command, stage_script, work_prefix,
 )
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.formats import (
     PartialHive, ascii_reg, default_label, package_files,
 )
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.transport import Session, WinRMError
-from ansible_collections.sanboot.windows.plugins.module_utils.registry import Read, fold
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import (
+    HOLES, PARENTS, Follow, Read, fold, text_value,
+)
 
 # pnputil's exit codes that mean the package is in the driver store (Microsoft, "PnPUtil return values"):
 # 0 success, 259 ERROR_NO_MORE_ITEMS (no device matches it now: the normal case here), 3010 and 1641 (restart).
@@ -81,6 +85,8 @@ class LiveHost(object):
         self.warnings = []
         self.keys_read = 0
         self.looked_up = set()
+        self.drivers_loaded_here = False    # HKLM\\DRIVERS was not loaded: a read loaded the file itself (issue 25)
+        self.drivers_missing = None         # the exit code of the last attempt to make HKLM\\DRIVERS readable
 
     def __enter__(self):
         self.tmpdir = tempfile.mkdtemp(prefix='sanboot-winrm-')
@@ -102,25 +108,16 @@ class LiveHost(object):
             return read._replace(path=(self.current,) + tuple(read.path[1:]))
         return read
 
-    def read(self, reads, phase='reading the registry', names=True):
+    def read(self, reads, phase='reading the registry', names=True, follows=()):
         """Read what is new among ``reads`` (one command, or a few when cmd.exe's line limit says so), and the names
-        of the keys on their paths as the host stores them; False when nothing was new."""
-        new, seen = [], set(self.attempted)
-        for read in (self._literal(r) for r in reads):
-            if _marker(read) not in seen:        # each key once (the first round's guesses repeat some)
-                seen.add(_marker(read))
-                new.append(read)
-        if not new:
+        of the keys on their paths as the host stores them, and follow ``follows`` (registry.Follow) on the host in
+        the same command; False when nothing was new."""
+        planned = self._plan_read(reads, follows, names, phase)
+        if planned is None:
             return False
-        if self.label is None:
-            # the default value's name in this language, from a key that has one (a class key's description)
-            cs = self.current or CURRENT
-            new.insert(0, Read('SYSTEM', (cs,) + LABEL_KEY, False, ('',)))
+        new, jobs, chains = planned
         try:
-            jobs = [(arguments, (read, len(read.path))) for read in new for arguments, _n in queries(read)]
-            jobs += [(lookup_query(hive, parent, child), (Read(hive, parent, False, ()), len(parent)))
-                     for hive, parent, child in (self._lookups(new) if names else [])]
-            commands = read_commands(self.work, jobs, leftovers=self.leftovers is None)
+            commands = read_commands(self.work, jobs, leftovers=self.leftovers is None, follows=chains)
         except ValueError as exc:
             raise WinRMError('%s. %s' % (exc, NOTHING_CHANGED), phase=phase, applied=False, complete=True)
         for command, tags in commands:
@@ -130,23 +127,128 @@ class LiveHost(object):
                 raise WinRMError('the host did not run the read command as expected (exit code %s); it printed: %s. %s'
                                  % (rc, clip(stdout + stderr), NOTHING_CHANGED), phase=phase, applied=False,
                                  complete=True)
-            if 'cs' in sections and sections['cs'][0].upper().startswith('HKLM\\SYSTEM\\CONTROLSET'):
-                self.current = self.current or sections['cs'][0].strip().split('\\')[-1]
             if 'leftovers' in sections:
                 self.leftovers = leftover_tokens(sections['leftovers'][0], self.work)
-            if self.label is None:
-                self.label = default_label(sections.get(tags[0][0], ('', 0))[0]) or '(Default)'
-            for tag, (read, typed) in tags:
-                text, code = sections.get(tag, ('', None))
-                hive = self.hives.setdefault(read.hive, PartialHive(read.hive))
-                count = hive.add_output(text, self.label, typed)
-                self.keys_read += count
-                where = '\\'.join(self._literal(read).path)
-                if count and code not in (0, None) and read.recursive and where not in self.partial_reads:
-                    self.partial_reads.append(where)
+            self._absorb(sections, tags)
+        self._mark(new, follows)
+        return True
+
+    def _plan_read(self, reads, follows, names, phase):
+        """(new reads, reg query jobs, follow steps) of what is new among ``reads``, or None."""
+        new, seen = [], set(self.attempted)
+        whole = [m[:2] for m in self.attempted if m[2] and m[3] is None]
+        for read in (self._literal(r) for r in reads):
+            marker = _marker(read)
+            if any(marker[0] == hive and marker[1][:len(path)] == path for hive, path in whole):
+                continue        # below a key read whole with its subkeys
+            if marker not in seen:        # each key once (the first round's guesses repeat some)
+                seen.add(marker)
+                new.append(read)
+        if not new:
+            return None
+        if self.label is None:
+            # the default value's name in this language, from a key that has one (a class key's description)
+            cs = self.current or CURRENT
+            new.insert(0, Read('SYSTEM', (cs,) + LABEL_KEY, False, ('',)))
+        try:
+            jobs = [(arguments, (read, len(read.path))) for read in new for arguments, _n in queries(read)]
+            # the keys a follow reads are spelt as stored up to the first name the host fills in (the rest: below)
+            static = [Read(r.hive, r.path[:min([i for i, p in enumerate(r.path) if p in HOLES + PARENTS]
+                                               or [len(r.path)])],
+                           False, ()) for r in (self._literal(r) for r in _follow_reads(follows))]
+            jobs += [(lookup_query(hive, parent, child), (Read(hive, parent, False, ()), len(parent)))
+                     for hive, parent, child in (self._lookups(new + [r for r in static if r.path]) if names else [])]
+            chains = []
+            for follow in follows:
+                chain_tags = []
+                chains.append((follow_step(follow, chain_tags), chain_tags))
+        except ValueError as exc:
+            raise WinRMError('%s. %s' % (exc, NOTHING_CHANGED), phase=phase, applied=False, complete=True)
+        return new, jobs, chains
+
+    def _absorb(self, sections, tags):
+        """What one command printed for the read steps ``tags`` [(tag, (Read, typed depth) or None)], into the
+        partial hives."""
+        if 'cs' in sections and sections['cs'][0].upper().startswith('HKLM\\SYSTEM\\CONTROLSET'):
+            self.current = self.current or sections['cs'][0].strip().split('\\')[-1]
+        if self.label is None:
+            texts = [sections.get(tag, ('', 0))[0] for tag, payload in tags
+                     if payload is not None and payload[0].values == ('',) and payload[0].path[1:] == LABEL_KEY]
+            self.label = (default_label(texts[0]) if texts else None) or '(Default)'
+        self._drivers_state(sections)
+        for tag, payload in tags:
+            if payload is None:
+                continue        # a follow's or a loop's own mark
+            read, typed = payload
+            text, code = sections.get(tag, ('', None))
+            if read.hive == 'DRIVERS':
+                text = self.as_drivers(text)
+            hive = self.hives.setdefault(read.hive, PartialHive(read.hive))
+            count = hive.add_output(text, self.label, typed)
+            self.keys_read += count
+            where = '\\'.join(self._literal(read).path)
+            if count and code not in (0, None) and read.recursive and where not in self.partial_reads:
+                self.partial_reads.append(where)
+
+    def _mark(self, new, follows):
         for read in new:
             self.attempted.add(_marker(self._literal(read)))
-        return True
+        for follow in follows:
+            self._followed(follow, ())
+
+    def _followed(self, follow, names):
+        """Mark as read what the host read following ``follow``: the names it took are those the partial hive now
+        holds at the Follow's key (which a Read of the same round read), so the next round asks none of it again."""
+        found = []
+        if isinstance(follow.take, tuple):
+            found = list(follow.take)
+        reader = self.reader(follow.hive) if not found else None
+        path = _filled(self._literal(follow).path or (), names)
+        if reader is not None and reader.key_exists(path):
+            keys = [path]
+            while keys:
+                key = keys.pop(0)
+                if follow.take is None:
+                    found += [v.name for v in reader.values(key) if v.name]
+                else:
+                    data = text_value(reader, key, follow.take)
+                    if data and data.split():
+                        found.append(data.split()[0])
+                if follow.recursive:
+                    keys += [key + (child,) for child in reader.subkeys(key)]
+        # as for /f took them: a name with a space was cut at it, one starting with ; skipped, and !, %, ^ or "
+        # change on a command line: the host asked something else, so these are not marked (a next round reads them)
+        found = [n for n in found if not re.search(r'[\s!%^"]', n) and not n.startswith(';')]
+        for name in found:
+            for item in follow.then:
+                if isinstance(item, Follow):
+                    self._followed(item, names + (name,))
+                    continue
+                if not _same_parent(item.path, names + (name,)):
+                    continue        # the host's key differs (see _same_parent): a next round reads this one
+                read = self._literal(item._replace(path=_filled(item.path, names + (name,))))
+                self.attempted.add(_marker(read))
+                for position, part in enumerate(item.path):
+                    if part in HOLES:
+                        self.looked_up.add((read.hive, tuple(fold(p) for p in read.path[:position + 1])))
+
+    def _drivers_state(self, sections):
+        if 'drivers' in sections:
+            code = sections['drivers'][1]
+            self.drivers_missing = None if code == 0 else code
+            own = 'HKLM\\%s' % self.work
+            if sections.get('drivers-name', ('', 0))[0].strip().lower() == own.lower():
+                self.drivers_loaded_here = True
+
+    def as_drivers(self, text):
+        """reg query output of keys under this task's own name for the DRIVERS file, as keys of HKLM\\DRIVERS."""
+        own = 'HKEY_LOCAL_MACHINE\\%s' % self.work
+        lines = []
+        for line in text.split('\n'):
+            if line[:len(own)].lower() == own.lower() and line[len(own):len(own) + 1] in ('', '\\', '\r'):
+                line = 'HKEY_LOCAL_MACHINE\\DRIVERS' + line[len(own):]
+            lines.append(line)
+        return '\n'.join(lines)
 
     def _lookups(self, reads):
         """(hive, parent, name) for each key on the reads' paths whose stored name no listing gives."""
@@ -227,8 +329,11 @@ class LiveHost(object):
             self.cleaned_up(parse_sections(stdout)[0], tokens)
 
     # staging ------------------------------------------------------------------------------------------
-    def stage(self, inf_path, files, targets, new_pnputil, cleanup=(), phase='staging the driver package'):
+    def stage(self, inf_path, files, targets, new_pnputil, cleanup=(), phase='staging the driver package',
+              after=None):
         """Send the package, add it to the driver store, copy the service binaries. Raises before any import.
+        ``after`` (hive name, reads, follows): what to read of that hive once pnputil has run, in the same command
+        (Windows' records of the package: what was read of the hive before is forgotten).
 
         Returns a Staged record."""
         members = package_files(inf_path, files)
@@ -239,14 +344,26 @@ class LiveHost(object):
                 raise WinRMError('driver file %s is not in the package %s; nothing was changed' % (name, inf_path))
             copies.append((names[name.lower()], target))
         inf_name = os.path.basename(inf_path)
+        planned, read_steps = None, []
+        if after:
+            self.forget(after[0])
+            planned = self._plan_read(after[1], after[2], True, phase)
+        if planned:
+            read_steps = group_queries(planned[1]) + [
+                ('F%d' % index, text, list(chain_tags) + [('F%d' % index, None)])
+                for index, (text, chain_tags) in enumerate(planned[2])]
         try:
-            command = stage_command(self.work, inf_name, copies, new_pnputil, cleanup)
+            command = stage_command(self.work, inf_name, copies, new_pnputil, cleanup,
+                                    [(tag, text) for tag, text, _t in read_steps])
         except ValueError as exc:
             raise WinRMError('%s; the registry was not changed' % exc, phase=phase, applied=False, complete=True)
         script = stage_script(self.work, [(name, read_bytes(path)) for name, path in members])
         stdout, stderr, rc = self.session.run(phase, command, stdin=script)
         sections, _order = parse_sections(stdout)
         self.cleaned_up(sections, cleanup)
+        if planned:
+            self._absorb(sections, [tag for _s, _c, step_tags in read_steps for tag in step_tags])
+            self._mark(planned[0], after[2])
         for tag in ['receive'] + ['copy%d' % i for i in range(len(copies))]:
             text, code = sections.get(tag, (None, None))
             # exit codes only: copy's own message ("1 file(s) copied.") is translated; fc /b compares the copy
@@ -293,6 +410,46 @@ class LiveHost(object):
                 raise WinRMError('the host did not run reg import (output: %s)' % clip(stdout + stderr),
                                  phase=phase, applied=None)
         return code, text
+
+
+def _follow_reads(follows):
+    """The Reads in registry.Follow trees (paths with holes), and the Follows' own keys."""
+    out = []
+    for follow in follows:
+        if follow.path:
+            out.append(Read(follow.hive, follow.path, False, None))
+        for item in follow.then:
+            out += _follow_reads([item]) if isinstance(item, Follow) else [item]
+    return out
+
+
+def _parent(name):
+    return '\\'.join(name.split('\\')[:-1])
+
+
+def _same_parent(path, names):
+    """Whether the key the host names for registry.PARENTS in ``path`` is the name less its last part: cmd.exe takes
+    the last part as a file name (%~nx: no trailing dot or space, no colon or slash) and removes every "\\<it>",
+    ignoring case."""
+    for level, name in enumerate(names):
+        if PARENTS[level] not in path:
+            continue
+        last = name.split('\\')[-1]
+        if not last or re.search(r'[:/]|[. ]$', last) or \
+                re.sub(re.escape('\\' + last), '', name, flags=re.I) != _parent(name):
+            return False
+    return True
+
+
+def _filled(path, names):
+    """A path with registry.HOLES replaced by ``names`` (HOLES[0] by names[0], ...; a name may be a path), and
+    registry.PARENTS by the name less its last part."""
+    table = dict(zip(HOLES, names))
+    table.update(zip(PARENTS, [_parent(n) for n in names]))
+    out = []
+    for part in path:
+        out.extend(p for p in table[part].split('\\') if p) if part in table else out.append(part)
+    return tuple(out)
 
 
 def read_bytes(path):

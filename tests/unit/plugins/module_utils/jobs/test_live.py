@@ -35,6 +35,7 @@ from ansible_collections.sanboot.windows.tests.winrm_endpoint.hosts import (  # 
 
 WIN7_NIC = {'id': 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03', 'service': 'E1G60'}
 WIN81_NIC = {'id': 'PCI\\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02'}
+WIN10_NIC = {'id': 'PCI\\VEN_8086&DEV_10D3&SUBSYS_07D015AD&REV_00'}         # e1i65x64, its package in DRIVERS
 VIRTIO_NIC = 'PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00'
 # what the plugins may run on a host: stock Windows 7 SP1 (PowerShell only to write a driver package's files)
 ALLOWED = {'cmd', 'cd', 'reg', 'dir', 'type', 'del', 'findstr', 'more', 'schtasks', 'ping', 'ren', 'pnputil', 'fc', 'copy',
@@ -79,18 +80,25 @@ def _umlaut(path):
               1, '\u00e4 \u00fc'.encode('utf-16-le') + b'\x00\x00')
 
 
-@pytest.mark.parametrize('fixture, locale, params, prepare', [
-    (WIN7, 'en', {'nics': [WIN7_NIC], 'auto_reboot': False}, None),
-    (WIN7, 'de', {'nics': [WIN7_NIC], 'control_sets': 'all'}, _umlaut),
-    (WIN81, 'en', {'nics': [WIN81_NIC]}, None),
-    (WIN81, 'de', {'nics': [WIN81_NIC]}, None),
-    (WIN10, 'en', {'nics': [VIRTIO_NIC], 'drivers': 'package'}, None),
-    (WIN10, 'de', {'nics': [VIRTIO_NIC], 'drivers': 'package'}, None),
-], ids=['win7-en', 'win7-de', 'win81-en', 'win81-de', 'win10-en', 'win10-de'])
-def test_live_equals_offline(host, tmp_path, fixture, locale, params, prepare):
+# Issue 25: Windows 10's kernel loads HKLM\DRIVERS on demand; not loaded, and unloaded again after every command
+UNLOADED = {'drivers_loaded': False, 'drivers_unload_after': True}
+
+
+@pytest.mark.parametrize('fixture, locale, params, prepare, machine_args', [
+    (WIN7, 'en', {'nics': [WIN7_NIC], 'auto_reboot': False}, None, {}),
+    (WIN7, 'de', {'nics': [WIN7_NIC], 'control_sets': 'all'}, _umlaut, {}),
+    (WIN81, 'en', {'nics': [WIN81_NIC]}, None, {}),
+    (WIN81, 'de', {'nics': [WIN81_NIC]}, None, UNLOADED),
+    (WIN10, 'en', {'nics': [VIRTIO_NIC], 'drivers': 'package'}, None, {}),
+    (WIN10, 'de', {'nics': [VIRTIO_NIC], 'drivers': 'package'}, None, {}),
+    (WIN10, 'en', {'nics': [WIN10_NIC]}, None, UNLOADED),
+    (WIN10, 'en', {'nics': [VIRTIO_NIC], 'drivers': 'package'}, None, UNLOADED),
+], ids=['win7-en', 'win7-de', 'win81-en', 'win81-de-drivers-not-loaded', 'win10-en', 'win10-de',
+        'win10-copy-drivers-not-loaded', 'win10-stage-drivers-not-loaded'])
+def test_live_equals_offline(host, tmp_path, fixture, locale, params, prepare, machine_args):
     if params.get('drivers') == 'package':
         params = dict(params, drivers=[netkvm_package(tmp_path)], templates={})
-    machine, endpoint = host(fixture, prepare, locale=locale)
+    machine, endpoint = host(fixture, prepare, locale=locale, **machine_args)
     before = dump_hive(machine.system) if prepare else original(fixture)
     result = live_job.run_live('iscsi_boot', params, settings(endpoint))
     assert result['changed'] and result['ready'] and not result.get('failed'), result.get('msg')
@@ -99,6 +107,14 @@ def test_live_equals_offline(host, tmp_path, fixture, locale, params, prepare):
     assert result['changes'] == offline_result['changes'] and result['reg'] == offline_result['reg']
     assert dump_hive(machine.system) == expected
     assert not [w for w in result['warnings'] if 'pnputil' in w]            # 259 means "no device matches it"
+    # issue 25: one read round (the DriverDatabase chain followed on the host), the staging command reads the records
+    # pnputil wrote: 2 commands and 9 requests, 3 and 13 with a package (a second control set: one more round)
+    staging = bool(params.get('drivers'))
+    if params.get('control_sets') != 'all':
+        assert (result['winrm']['commands'], result['winrm']['requests']) == ((3, 13) if staging else (2, 9))
+    # DRIVERS not loaded: read under the task's own name, unloaded by the same command line
+    assert result['winrm']['drivers_loaded_by_task'] is bool(machine_args) and not machine.loaded
+    assert bool(machine.hive_loads) is bool(machine_args)
     if params.get('drivers'):
         assert result['staged_drivers'][0]['pnputil']['rc'] == 259 and result['applied_as'] == 'SYSTEM (schtasks)'
         database = result['nics'][0]['driver_database']
@@ -108,15 +124,24 @@ def test_live_equals_offline(host, tmp_path, fixture, locale, params, prepare):
     assert not again['changed'] and all(p['phase'].startswith('reading') for p in again['winrm']['phases'])
     undo = live_job.run_live('iscsi_boot', {'state': 'absent'}, settings(endpoint))
     assert undo['changed'] and dump_hive(machine.system) == before
+    # issue 25: the keys the record names are followed on the host: one read round, but for a key whose name has a
+    # space (for /f takes words): ControlSet002's Session Manager\Memory Management, read with control_sets: all only
+    assert undo['winrm']['commands'] == (3 if params.get('control_sets') == 'all' else 2)
+    assert undo['winrm']['requests'] <= (12 if params.get('control_sets') == 'all' else 10)
     assert not machine.tasks and not temp_files(machine) and not endpoint.unsignaled
 
 
-def test_critical_device_live_equals_offline(host, tmp_path):
+@pytest.mark.parametrize('ids, control_sets, commands', [
+    (['PCI\\VEN_8086&DEV_100E', 'PCI\\VEN_1AF4&DEV_1000'], 'all', 3),         # ControlSet002: a second read
+    (['PCI\\VEN_1AF4&DEV_%04X' % (0x1000 + i) for i in range(50)], 'current', 2),  # issue 25: one line, one loop
+], ids=['2-ids-all-control-sets', '50-ids'])
+def test_critical_device_live_equals_offline(host, tmp_path, ids, control_sets, commands):
     machine, endpoint = host(WIN7)
-    params = {'hardware_ids': ['PCI\\VEN_8086&DEV_100E', 'PCI\\VEN_1AF4&DEV_1000'], 'service': 'E1G60',
-              'class': 'Net', 'start': 'boot', 'state': 'present', 'control_sets': 'all'}
+    params = {'hardware_ids': ids, 'service': 'E1G60', 'class': 'Net', 'start': 'boot', 'state': 'present',
+              'control_sets': control_sets}
     result = live_job.run_live('critical_device', params, settings(endpoint))
-    assert result['changed'] and result['winrm']['commands'] == 3       # ControlSet002: a second read
+    assert result['changed'] and result['winrm']['commands'] == commands
+    assert result['winrm']['requests'] == 3 * commands + 3
     copy = str(tmp_path / 'cd-offline')
     shutil.copyfile(unpacked_hive(WIN7[0]), copy)
     os.chmod(copy, 0o644)
@@ -191,6 +216,17 @@ def test_a_user_who_may_read_but_not_write(host):
     result = live_job.run_live('iscsi_boot', {'nics': [WIN7_NIC]}, settings(endpoint))
     assert result['failed'] and not result['applied'] and 'elevated administrator' in result['msg']
     assert dump_hive(machine.system) == original(WIN7)
+
+
+def test_drivers_neither_loaded_nor_loadable_names_no_offline_option(host):
+    # Issue 25: the engine's own message would say "give it as drivers_hive", an option of the offline modules
+    machine, endpoint = host(WIN10, drivers_loaded=False, admin=False)
+    with pytest.raises(wb.WinRMError) as err:
+        live_job.run_live('iscsi_boot', {'nics': [WIN10_NIC]}, settings(endpoint))
+    message = str(err.value)
+    assert 'could not read HKLM\\DRIVERS' in message and 'exit code 1' in message and 'elevated' in message
+    assert 'drivers_hive' not in message and 'Nothing was changed' in message
+    assert dump_hive(machine.system) == original(WIN10) and not machine.loaded
 
 
 def test_dropped_connection_while_reading_changes_nothing(host):

@@ -22,10 +22,10 @@ from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive impo
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.live.host import LiveHost  # noqa: E402
 from ansible_collections.sanboot.windows.plugins.module_utils.jobs import iscsi_boot  # noqa: E402
 from ansible_collections.sanboot.windows.plugins.module_utils.jobs import live as live_job  # noqa: E402
-from ansible_collections.sanboot.windows.plugins.module_utils.registry import Read  # noqa: E402
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import HOLES, Follow, Read  # noqa: E402
 from ansible_collections.sanboot.windows.tests.helpers import dump_hive, unpacked_hive  # noqa: E402
 from ansible_collections.sanboot.windows.tests.winrm_endpoint.hosts import (  # noqa: E402
-    WIN7, WIN81, offline, settings, temp_files,
+    WIN7, WIN81, WIN10, offline, settings, temp_files,
 )
 
 WIN7_NIC = {'id': 'PCI\\VEN_8086&DEV_100E&SUBSYS_11001AF4&REV_03', 'service': 'E1G60'}
@@ -63,6 +63,65 @@ def test_reads_become_partial_hives_with_the_hosts_bytes_and_spelling(host):
         # what was read is not read again: no command
         assert not live.read(reads) and live.session.stats.commands == 1
         assert live.reader('DRIVERS') is None
+
+
+def _two_words(path):
+    import hivex
+    h = hivex.Hivex(path, write=True)
+    node = h.node_get_child(h.root(), 'Select')
+    h.node_set_value(node, {'key': 'Two Words', 't': 1, 'value': 'Tcpip\x00'.encode('utf-16-le')})
+    h.node_set_value(node, {'key': 'Next', 't': 1, 'value': 'NDIS other\x00'.encode('utf-16-le')})
+    h.commit(path)
+
+
+def test_a_chain_followed_on_the_host_is_marked_as_the_host_followed_it(host):
+    # Issue 25: a Follow's queries run on the host (for /f over reg query); the controller marks as read what the host
+    # read, from what the same round read of the Follow's key. for /f takes the first word of a line: a name with a
+    # space is not what the host asked for, so it is left for a next round (and read right then).
+    machine, endpoint = host(WIN7, prepare=_two_words)
+    select = Read('SYSTEM', ('Select',), False, None)
+    names = Follow('SYSTEM', ('Select',), False, None, (Read('SYSTEM', (HOLES[0],), False, None),))
+    data = Follow('SYSTEM', ('Select',), False, 'Next',
+                  (Read('SYSTEM', (wb.CURRENT, 'Services', HOLES[0]), False, None),))
+    with LiveHost(settings(endpoint)) as live:
+        assert live.read([select], follows=[names, data]) and live.session.stats.commands == 1
+        system = live.reader('SYSTEM')
+        # the host followed the data's first word: Services\NDIS was read, in the host's spelling
+        assert system.real_path(('controlset001', 'SERVICES', 'ndis')) == \
+            Hive(unpacked_hive(WIN7[0])).real_path(('ControlSet001', 'Services', 'NDIS'))
+        assert system.values(('ControlSet001', 'services', 'NDIS'))
+        assert not live.read([Read('SYSTEM', (wb.CURRENT, 'Services', 'NDIS'), False, None),
+                              Read('SYSTEM', ('Current',), False, None),
+                              Read('SYSTEM', ('LastKnownGood',), False, None)])
+        assert live.session.stats.commands == 1
+        # "Two Words": the host asked for "Two"; the key named by the whole name is read by the next round
+        assert live.read([Read('SYSTEM', ('Two Words',), False, None)]) and live.session.stats.commands == 2
+    assert any('for /f "tokens=3"' in line and '/v "Next"' in line for line in machine.commands)
+
+
+@pytest.mark.parametrize('loaded', [True, False], ids=['loaded-by-the-kernel', 'not-loaded'])
+def test_drivers_is_read_whether_the_kernel_has_loaded_it_or_not(host, loaded):
+    # Issue 25: Windows 10's kernel loads HKLM\DRIVERS on demand. When it is absent, the line loads the file under the
+    # task's own name, reads it there (keys read back as HKLM\DRIVERS) and unloads it; when the kernel holds the file,
+    # reg load of it is refused (a sharing violation), so the line must not depend on that load.
+    machine, endpoint = host(WIN10, drivers_loaded=loaded)
+    full = Hive(unpacked_hive('win10-1903-x64.DRIVERS'))
+    reads = [Read('DRIVERS', ('DriverDatabase',), False, None),
+             Read('DRIVERS', ('DriverDatabase', 'DriverInfFiles', 'net1ic64.inf'), False, None)]
+    with LiveHost(settings(endpoint)) as live:
+        assert live.read(reads) and live.session.stats.commands == 1
+        drivers = live.reader('DRIVERS')
+        key = ('DriverDatabase', 'DriverInfFiles', 'net1ic64.inf')
+        assert sorted((v.name, v.type, v.data) for v in drivers.values(key)) == \
+            sorted((v.name, v.type, v.data) for v in full.values(key)) != []
+        assert drivers.subkeys(('DriverDatabase',)) == full.subkeys(('DriverDatabase',))
+        assert live.drivers_loaded_here is not loaded and live.drivers_missing is None
+    assert machine.hive_loads == ([] if loaded else [live.work.upper()]) and machine.loaded == {}
+    assert machine.drivers_loaded is loaded
+    # the emulator refuses what Windows refuses: a file the kernel holds, and a key name in use
+    machine.drivers_loaded = True
+    refused = machine.execute('cmd.exe /c reg load HKLM\\x C:\\Windows\\System32\\config\\DRIVERS')
+    assert refused.rc == 1 and b'used by another process' in refused.err and machine.loaded == {}
 
 
 def test_reg_query_of_system_only_keys_ends_with_exit_code_1_after_the_rest(host):
