@@ -24,7 +24,7 @@ description:
     certificate, its PE subsystem and whether it has an C(.sbat) section (shim refuses images without one).
   - Nothing is verified cryptographically. Whether a machine starts the file depends on what its firmware trusts
     (the Secure Boot C(db), or shim's built-in and enrolled keys), which a file does not tell.
-  - The role M(sanboot.windows.ipxe) uses it with C(sanboot_ipxe_secure_boot) to refuse an unsigned first stage.
+  - The role C(sanboot.windows.ipxe) uses it with C(sanboot_ipxe_secure_boot) to refuse an unsigned first stage.
   - Never changes anything.
 author:
   - sanboot.windows contributors (@sanboot)
@@ -49,9 +49,9 @@ options:
 notes:
   - UEFI firmware reads the same certificate table (UEFI specification, "Image Execution Information Table" and the
     PE/COFF Authenticode format); C(sbverify --list) prints the same signatures.
+  - The role C(sanboot.windows.ipxe) serves a signed chain (C(sanboot_ipxe_secure_boot), C(sanboot_ipxe_efi_ipxe),
+    C(sanboot_ipxe_efi_shim)); C(docs/boot-server.md) explains the three ways to boot under Secure Boot.
 seealso:
-  - role: sanboot.windows.ipxe
-    description: Serves the signed chain (C(sanboot_ipxe_secure_boot), C(sanboot_ipxe_efi_ipxe), C(sanboot_ipxe_efi_shim)).
   - name: iPXE and UEFI Secure Boot
     description: iPXE's signed shim and iPXE builds.
     link: https://ipxe.org/secboot
