@@ -37,7 +37,7 @@ import time
 import pytest
 
 from ansible_collections.sanboot.windows.tests.bootnet import (
-    OVMF_SNAKEOIL, SNAKEOIL_CERT, SNAKEOIL_KEY, SUCCESS, build_probes, make_probe_image, missing_chain_tools,
+    OVMF_SNAKEOIL, SNAKEOIL_CERT, SNAKEOIL_KEY, SUCCESS, make_probe_image, missing_chain_tools,
     parse_probe, read_text,
 )
 from ansible_collections.sanboot.windows.tests.integration.test_boot_chain import (
