@@ -27,6 +27,9 @@ APT_PACKAGES=(
   podman runc debootstrap
   # test: the real boot chain (tests/integration/test_boot_chain.py): dnsmasq, UEFI firmware, the UEFI probe
   dnsmasq-base ovmf gnu-efi gcc mtools
+  # test: Secure Boot (tests/integration/test_secure_boot.py, scripts/sign-ipxe.sh): sbsign/sbverify and Debian's
+  # unsigned shim (shimx64.efi), signed there with OVMF's test key
+  sbsigntool shim-unsigned
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -40,6 +40,11 @@ TOOLS = ['tgtd', 'tgtadm', 'tgt-admin', 'qemu-system-x86_64', 'nasm', 'unshare',
 # Debian's OVMF (package ovmf): the 4 MiB builds, plain and Secure Boot (with Microsoft's keys enrolled)
 OVMF = {'code': '/usr/share/OVMF/OVMF_CODE_4M.fd', 'vars': '/usr/share/OVMF/OVMF_VARS_4M.fd'}
 OVMF_SECURE = {'code': '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd', 'vars': '/usr/share/OVMF/OVMF_VARS_4M.ms.fd'}
+# Debian's OVMF Secure Boot build with its test ("snakeoil") key in PK, KEK and db, and that key pair (password
+# snakeoil): what the tests sign the chain with (tests/integration/test_secure_boot.py)
+OVMF_SNAKEOIL = {'code': '/usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd', 'vars': '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd'}
+SNAKEOIL_KEY = '/usr/share/ovmf/PkKek-1-snakeoil.key'
+SNAKEOIL_CERT = '/usr/share/ovmf/PkKek-1-snakeoil.pem'
 # gnu-efi (package gnu-efi): start-up code, linker script and libraries of a UEFI application
 GNU_EFI = ['/usr/lib/crt0-efi-x86_64.o', '/usr/lib/elf_x86_64_efi.lds', '/usr/lib/libefi.a', '/usr/lib/libgnuefi.a',
            '/usr/include/efi/efi.h']
@@ -162,6 +167,14 @@ FIRMWARE = {
     'uefi-secure': {'nic': 'virtio-net-pci', 'nic_opts': ',romfile=', 'machine': 'q35,smm=on', 'ovmf': OVMF_SECURE,
                     'extra': ['-global', 'driver=cfi.pflash01,property=secure,value=on',
                               '-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=n']},
+    # the same with Debian's test key enrolled instead of Microsoft's: PXE as uefi-pxe, and HTTP boot as uefi-http
+    'sb-pxe': {'nic': 'virtio-net-pci', 'nic_opts': ',romfile=', 'machine': 'q35,smm=on', 'ovmf': OVMF_SNAKEOIL,
+               'extra': ['-global', 'driver=cfi.pflash01,property=secure,value=on',
+                         '-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=n']},
+    'sb-http': {'nic': 'virtio-net-pci', 'nic_opts': ',romfile=', 'machine': 'q35,smm=on', 'ovmf': OVMF_SNAKEOIL,
+                'extra': ['-global', 'driver=cfi.pflash01,property=secure,value=on',
+                          '-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=n',
+                          '-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=n']},
 }
 
 # nginx's main configuration around the site file the ipxe role writes (the package's nginx.conf does the same

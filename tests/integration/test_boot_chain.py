@@ -94,13 +94,15 @@ def plain(serial):
 class ChainServer(NamespacedServer):
     """The boot server of the real chain: namespaces, bridge, tgtd, router, the role's dnsmasq and nginx site."""
 
+    inventory = INVENTORY          # test_secure_boot.py serves its own machines
+
     def __init__(self, base):
         self.base = base
         self.root = os.path.join(base, 'root')
         self.serve = os.path.join(self.root, 'srv', 'sanboot', 'ipxe')
         self.images = os.path.join(self.root, 'srv', 'sanboot', 'images')
         super().__init__(os.path.join(base, 'logs'))
-        with open(INVENTORY) as f:
+        with open(self.inventory) as f:
             self.clients = yaml.safe_load(f)['all']['children']['sanboot_clients']['hosts']
         self.discovery_log = os.path.join(self.logs, 'discovery.log')
         self.local_disk = os.path.join(base, 'local-disk.img')
@@ -131,7 +133,7 @@ class ChainServer(NamespacedServer):
 
     def playbook(self, mode, *extra, name='play'):
         t0 = time.time()
-        res = subprocess.run(['ansible-playbook', '-i', INVENTORY] + list(extra) + [PLAYBOOK], env=self.env(mode),
+        res = subprocess.run(['ansible-playbook', '-i', self.inventory] + list(extra) + [PLAYBOOK], env=self.env(mode),
                              capture_output=True, text=True, cwd=ROOT, check=False)
         res.elapsed = time.time() - t0
         with open(os.path.join(self.logs, name + '.log'), 'w') as f:

@@ -12,7 +12,8 @@ partial hive read from a running host). Nothing here opens a file or talks to a 
 * cddb.py        Windows XP to 7: the Critical Device Database and a service from a driver package;
 * ddb.py         Windows 8+: DriverDatabase records (read, find, copy DRIVERS -> SYSTEM, compose from an INF);
 * driverstore.py Windows 8+: a package staged as offline servicing does, the first-boot step, what undo takes back;
-* signing.py     PE certificate tables and catalog signers;
+* signing.py     PE certificate tables (drivers; EFI binaries' Authenticode signatures for Secure Boot) and catalog
+                 signers;
 * nicpackage.py  Windows 8+: the boot NIC's package (in place, copied from DRIVERS, staged);
 * nicdriver.py   which driver drives a boot NIC (given, from a package, named by the installation, in-box);
 * record.py      the restorable record of what a conversion changed;

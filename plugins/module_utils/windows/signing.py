@@ -7,6 +7,12 @@ signer and attributes of a catalog (.cat). Nothing here verifies a signature; it
 * ``pe_signature``: the PE optional header's certificate table (data directory 4, IMAGE_DIRECTORY_ENTRY_SECURITY,
   Microsoft PE/COFF specification). 64-bit Windows Vista and later load a boot-start driver only when the file itself
   carries a signature (Microsoft, "Kernel-Mode Code Signing Requirements"): a catalog is not read that early.
+* ``pe_authenticode``: the same certificate table read entry by entry (WIN_CERTIFICATE: length, revision, type;
+  type 0x0002 is a PKCS #7 SignedData, an Authenticode signature) with each signature's signer and issuer, and the
+  PE header facts a UEFI Secure Boot chain cares about: the subsystem (10 = EFI application) and whether the image
+  has an ``.sbat`` section (shim refuses images without one). UEFI firmware checks the same table (UEFI
+  specification, section 32.5 "Code Definitions", and the PE/COFF Authenticode format); the ipxe role reads it to
+  refuse an unsigned first stage (plugins/modules/efi_signature_info.py).
 * ``catalog_info``: a catalog is a PKCS #7 SignedData whose content is a certificate trust list (szOID_CTL,
   1.3.6.1.4.1.311.10.1). Windows records the signer certificate's common name as ``SignerName``, and the CTL's
   "Submission ID" name/value attribute (1.3.6.1.4.1.311.12.2.1) as the driver package property
@@ -24,6 +30,7 @@ MACHINES = {0x14c: 'x86', 0x8664: 'amd64', 0xaa64: 'arm64', 0x1c4: 'arm', 0x200:
 
 OID_SIGNED_DATA = '1.2.840.113549.1.7.2'
 OID_COMMON_NAME = '2.5.4.3'
+OID_ORGANIZATION = '2.5.4.10'
 OID_EXT_KEY_USAGE = '2.5.29.37'
 OID_CAT_NAMEVALUE = '1.3.6.1.4.1.311.12.2.1'
 OID_WHQL_CRYPTO = '1.3.6.1.4.1.311.10.3.5'
@@ -65,6 +72,98 @@ def pe_signature(data):
             address, size = struct.unpack_from('<II', data, entry)
             signed = size > 8 and address + size <= len(data)
     return {'machine': MACHINES.get(machine, '0x%04x' % machine), 'signed': signed}
+
+
+WIN_CERT_REVISION_2_0 = 0x0200
+WIN_CERT_TYPES = {0x0001: 'X509', 0x0002: 'PKCS_SIGNED_DATA', 0x0003: 'RESERVED_1', 0x0004: 'TS_STACK_SIGNED',
+                  0x0EF1: 'EFI_PKCS115', 0x0EF0: 'EFI_GUID'}
+WIN_CERT_TYPE_PKCS_SIGNED_DATA = 0x0002
+SUBSYSTEMS = {10: 'efi_application', 11: 'efi_boot_service_driver', 12: 'efi_runtime_driver', 13: 'efi_rom',
+              1: 'native', 2: 'windows_gui', 3: 'windows_cui'}
+
+
+def _pe_layout(data):
+    """(machine, optional header offset, its size, magic, number of sections) or None when not a PE image."""
+    if len(data) < 0x40 or data[:2] != b'MZ':
+        return None
+    offset = struct.unpack_from('<I', data, 0x3c)[0]
+    if offset + 24 > len(data) or data[offset:offset + 4] != b'PE\0\0':
+        return None
+    machine, sections, _stamp, _symbols, _count, opt_size = struct.unpack_from('<HHIIIH', data, offset + 4)
+    opt = offset + 24
+    if opt + 2 > len(data):
+        return None
+    magic = struct.unpack_from('<H', data, opt)[0]
+    if magic not in (0x10b, 0x20b):
+        return None
+    return machine, opt, opt_size, magic, sections
+
+
+def pe_authenticode(data):
+    """What a PE image's certificate table holds, or None when ``data`` is not a PE image::
+
+        {'machine': 'amd64'|..., 'subsystem': 'efi_application'|...|'0x..', 'sections': ['.text', ...],
+         'sbat': bool, 'signed': bool,
+         'certificates': [{'revision': 0x200, 'type': 'PKCS_SIGNED_DATA', 'length': n,
+                           'signer': common name (else organisation) or None, 'issuer': the same of the CA}],
+         'problems': ['...']}
+
+    ``signed`` is true when the table holds at least one well-formed Authenticode signature (WIN_CERTIFICATE
+    revision 2.0, type PKCS_SIGNED_DATA, a PKCS #7 SignedData). Nothing is verified: whether the firmware trusts the
+    signer is the firmware's db, not the file. ``problems`` says why a table that is there does not count (out of
+    the file, an entry that overruns it, another type).
+    """
+    layout = _pe_layout(data)
+    if layout is None:
+        return None
+    machine, opt, opt_size, magic, nsections = layout
+    out = {'machine': MACHINES.get(machine, '0x%04x' % machine), 'subsystem': None, 'sections': [], 'sbat': False,
+           'signed': False, 'certificates': [], 'problems': []}
+    if opt + 70 <= len(data):
+        subsystem = struct.unpack_from('<H', data, opt + 68)[0]
+        out['subsystem'] = SUBSYSTEMS.get(subsystem, '0x%04x' % subsystem)
+    table = opt + opt_size
+    for i in range(nsections):
+        at = table + 40 * i
+        if at + 40 > len(data):
+            break
+        out['sections'].append(data[at:at + 8].rstrip(b'\0').decode('latin-1'))
+    out['sbat'] = '.sbat' in out['sections']
+    count_at, dirs_at = (opt + 92, opt + 96) if magic == 0x10b else (opt + 108, opt + 112)
+    entry = dirs_at + 8 * IMAGE_DIRECTORY_ENTRY_SECURITY
+    if count_at + 4 > len(data) or entry + 8 > min(len(data), opt + opt_size) or \
+            struct.unpack_from('<I', data, count_at)[0] <= IMAGE_DIRECTORY_ENTRY_SECURITY:
+        return out
+    # For this directory the address is a file offset (the table is not mapped).
+    address, size = struct.unpack_from('<II', data, entry)
+    if not address and not size:
+        return out
+    if address + size > len(data) or size < 8:
+        out['problems'].append('the certificate table (offset %d, %d bytes) lies outside the file (%d bytes)'
+                               % (address, size, len(data)))
+        return out
+    pos, end = address, address + size
+    while pos + 8 <= end:
+        length, revision, ctype = struct.unpack_from('<IHH', data, pos)
+        if length < 8 or pos + length > end:
+            out['problems'].append('a certificate entry at offset %d claims %d bytes, beyond the table' % (pos, length))
+            break
+        cert = {'revision': revision, 'type': WIN_CERT_TYPES.get(ctype, '0x%04x' % ctype), 'length': length,
+                'signer': None, 'issuer': None}
+        if ctype == WIN_CERT_TYPE_PKCS_SIGNED_DATA and revision == WIN_CERT_REVISION_2_0:
+            info = catalog_info(bytes(data[pos + 8:pos + length]))
+            if info is None:
+                out['problems'].append('the signature at offset %d is not a PKCS #7 SignedData' % pos)
+            else:
+                cert['signer'] = info['signer'] or info['signer_o']
+                cert['issuer'] = info['issuer'] or info['issuer_o']
+                out['signed'] = True
+        else:
+            out['problems'].append('certificate entry at offset %d is revision 0x%04x type %s, not an Authenticode '
+                                   'signature (revision 0x0200, PKCS_SIGNED_DATA)' % (pos, revision, cert['type']))
+        out['certificates'].append(cert)
+        pos += (length + 7) & ~7          # entries are 8-byte aligned
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -123,12 +222,12 @@ def _text(data, tag, start, end):
     return raw.decode('utf-8', 'replace')
 
 
-def _name_cn(data, start, end):
-    """Common name of an X.501 Name (SEQUENCE OF SET OF AttributeTypeAndValue)."""
+def _name_cn(data, start, end, oid=OID_COMMON_NAME):
+    """Common name (or the attribute ``oid``) of an X.501 Name (SEQUENCE OF SET OF AttributeTypeAndValue)."""
     for _tag, rs, re_ in _children(data, start, end):
         for _t, as_, ae in _children(data, rs, re_):
             parts = _children(data, as_, ae)
-            if len(parts) == 2 and parts[0][0] == 0x06 and _oid(data, parts[0][1], parts[0][2]) == OID_COMMON_NAME:
+            if len(parts) == 2 and parts[0][0] == 0x06 and _oid(data, parts[0][1], parts[0][2]) == oid:
                 return _text(data, *parts[1])
     return None
 
@@ -151,7 +250,9 @@ def _certificate(data, start, end):
                 ekus = [_oid(data, s, e) for t, s, e in _children(data, inner[1], inner[2]) if t == 0x06]
     return {'issuer': data[issuer[1]:issuer[2]], 'serial': data[serial[1]:serial[2]],
             'subject': _name_cn(data, subject[1], subject[2]), 'issuer_cn': _name_cn(data, issuer[1], issuer[2]),
-            'ekus': ekus}
+            # a certificate without a common name (Debian's OVMF test key) is told by its organisation
+            'subject_o': _name_cn(data, subject[1], subject[2], OID_ORGANIZATION),
+            'issuer_o': _name_cn(data, issuer[1], issuer[2], OID_ORGANIZATION), 'ekus': ekus}
 
 
 def _name_values(data, start, end, out):
@@ -221,6 +322,7 @@ def catalog_info(data):
     except (DerError, IndexError, ValueError):
         return None
     out = {'signer': signer['subject'] if signer else None, 'issuer': signer['issuer_cn'] if signer else None,
+           'signer_o': signer['subject_o'] if signer else None, 'issuer_o': signer['issuer_o'] if signer else None,
            'ekus': signer['ekus'] if signer else [], 'attributes': attributes,
            'submission_id': attributes.get('Submission ID')}
     issuer = out['issuer'] or ''

@@ -7,7 +7,9 @@
  *      protocol, so the data really travels over iSCSI, and prints the marker the test wrote there;
  *   2. finds the iBFT through the ACPI tables (EFI configuration table -> RSDP -> XSDT/RSDT -> "iBFT"), checks its
  *      checksum and prints the initiator, NIC and target sections;
- *   3. exits qemu through isa-debug-exit (port 0xf4): status 33 on success, 3 when the read failed, 37 without
+ *   3. prints the firmware's SecureBoot and SetupMode variables (EFI global variables, 01 = on), so a test can
+ *      tell that Secure Boot really was enforced when the probe ran (tests/integration/test_secure_boot.py);
+ *   4. exits qemu through isa-debug-exit (port 0xf4): status 33 on success, 3 when the read failed, 37 without
  *      a valid iBFT.
  * Output goes straight to COM1 (polled 16550, as OVMF left it set up), one "PROBE key=value" line per fact.
  * Built by the tests with Debian's gnu-efi (tests/bootnet.py: build_efi_probe).
@@ -127,6 +129,27 @@ static void print_marker(EFI_HANDLE image) {
     crlf();
 }
 
+/* a one-byte EFI global variable as two hex digits, "none" when it does not exist */
+static void put_global_u8(CHAR16 *name) {
+    EFI_GUID global = EFI_GLOBAL_VARIABLE;
+    UINT8 value = 0;
+    UINTN size = sizeof(value);
+    UINT32 attributes = 0;
+    EFI_STATUS st = uefi_call_wrapper(RT->GetVariable, 5, name, &global, &attributes, &size, &value);
+    if (EFI_ERROR(st) || size != 1)
+        puts("none");
+    else
+        puthex8(value);
+}
+
+static void print_secure_boot(void) {
+    puts("PROBE secureboot=");
+    put_global_u8(L"SecureBoot");
+    puts(" setupmode=");
+    put_global_u8(L"SetupMode");
+    crlf();
+}
+
 static const UINT8 *find_ibft(void) {
     EFI_GUID acpi20 = ACPI_20_TABLE_GUID, acpi10 = ACPI_TABLE_GUID;
     const UINT8 *rsdp = NULL;
@@ -158,6 +181,7 @@ static const UINT8 *find_ibft(void) {
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab) {
     InitializeLib(image, systab);
     print_marker(image);
+    print_secure_boot();
 
     const UINT8 *t = find_ibft();
     if (!t) {
