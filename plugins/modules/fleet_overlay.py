@@ -15,7 +15,7 @@ version_added: 0.1.0
 description:
   - Keeps each golden image as read-only, numbered versions in an overlay store, and gives every client a qcow2
     overlay whose backing file is one version. The golden image and its versions are never opened for writing.
-  - The client's computer name is written into its overlay offline (libguestfs), before its first boot:
+  - The client's computer name is written into its overlay offline (libguestfs), before its first boot,
     C(ControlSet00N\Control\ComputerName\ComputerName) and C(Services\Tcpip\Parameters) C(Hostname) and
     C(NV Hostname). For an image generalized with sysprep (C(ImageState) C(IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE))
     also C(Windows\Panther\unattend.xml) from O(unattend_template).

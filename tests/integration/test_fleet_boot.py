@@ -82,6 +82,7 @@ class FleetServer(NamespacedServer):
         self.store = os.path.join(self.root, 'srv', 'sanboot', 'fleet')
         self.inventory = os.path.join(base, 'inventory.yml')
         self.clients = dict(CLIENTS)
+        self.extra = {}                  # more clients' host variables (bench/fleet.py: full copies)
         self.dnsmasq = None
 
     def start(self):
@@ -117,7 +118,9 @@ class FleetServer(NamespacedServer):
         }
         clients = dict((name, {'sanboot_mac': mac, 'sanboot_golden': 'probe'})
                        for name, (_kind, mac) in sorted(self.clients.items()))
-        clients['fleet-bios2']['sanboot_computer_name'] = 'LAB-PC02'
+        if 'fleet-bios2' in clients:
+            clients['fleet-bios2']['sanboot_computer_name'] = 'LAB-PC02'
+        clients.update(self.extra)
         inv = {'all': {'children': {'sanboot_boot_servers': {'hosts': {'localhost': server}},
                                     'sanboot_clients': {'hosts': clients}}}}
         with open(self.inventory, 'w') as f:
