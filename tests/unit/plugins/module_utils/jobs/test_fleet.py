@@ -1,8 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: sanboot.windows contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""jobs/fleet.py end to end on real parts: Windows images built with the fixture hives, qemu-img, libguestfs (one
-appliance per identity batch) and qemu-storage-daemon's FUSE exports. Converge, then the lifecycle."""
+"""jobs/fleet.py without an appliance (a golden image with identity: false): real qemu-img and qemu-storage-daemon
+exports; converge, each client's writes its own, status and its report, capacity, promote, retire refused naming
+the clients, reset, a new client on the newest version. Identity through libguestfs: tests/integration/
+test_fleet_job.py; everything through the boot chain: tests/integration/test_fleet_boot.py."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,24 +13,15 @@ __metaclass__ = type
 import json
 import os
 import shutil
-import subprocess
 
 import pytest
 
-from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive
-from ansible_collections.sanboot.windows.plugins.module_utils.backends.hiveset import HiveSet
 from ansible_collections.sanboot.windows.plugins.module_utils.jobs import fleet
-from ansible_collections.sanboot.windows.plugins.module_utils.registry import Value
-from ansible_collections.sanboot.windows.plugins.module_utils.windows import identity
-from ansible_collections.sanboot.windows.tests.helpers import make_windows_image, sha256, unpacked_hive
+from ansible_collections.sanboot.windows.tests.helpers import sha256
 
-pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0 or not shutil.which('qemu-storage-daemon'),
-                       reason='needs root (FUSE), qemu-storage-daemon, libguestfs'),
-    pytest.mark.xdist_group('fleet-job'),
-]
-
-MARK = 512        # LBA 1: before the partition, nothing of Windows' there
+needs = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which('qemu-storage-daemon') or not shutil.which('qemu-img')
+                           or not os.path.exists('/dev/fuse'), reason='needs root, /dev/fuse, qemu-storage-daemon')
+MARK = 512
 
 
 def params(store, **kw):
@@ -40,146 +33,109 @@ def params(store, **kw):
 
 
 def read_at(disk, offset, size):
-    """Bytes of a client's disk, read through its export as its target reads them."""
     with open(disk, 'rb') as f:
         f.seek(offset)
         return f.read(size)
 
 
-@pytest.fixture(scope='module')
-def fleet_env(tmp_path_factory):
-    base = tmp_path_factory.mktemp('fleet')
-    lab = make_windows_image(str(base / 'lab.img'))
-    # a generalized image: sysprep's ImageState in SOFTWARE
-    software = str(base / 'SOFTWARE')
-    shutil.copyfile(unpacked_hive('phony-win10.SOFTWARE'), software)
-    os.chmod(software, 0o644)
-    with HiveSet([('SOFTWARE', software)]) as hives:
-        hives.planners['SOFTWARE'].ensure_value(identity.STATE_KEY,
-                                                Value.sz('ImageState', 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE'))
-        hives.write(backup=False)
-    sysprep = make_windows_image(str(base / 'sysprep.img'), software=software)
-    env = {
-        'base': str(base), 'store': str(base / 'store'), 'sums': {'lab': sha256(lab), 'sysprep': sha256(sysprep)},
-        'goldens': [{'name': 'lab', 'image': lab}, {'name': 'sysprep', 'image': sysprep}],
-        'clients': [{'name': 'pc1', 'golden': 'lab'}, {'name': 'pc2', 'golden': 'lab', 'computer_name': 'LAB-TWO'},
-                    {'name': 'kiosk-1', 'golden': 'sysprep'}],
-    }
-    env['first'] = fleet.run(params(env['store'], goldens=env['goldens'], clients=env['clients']), False)
+def write_at(disk, offset, data):
+    with open(disk, 'r+b') as f:
+        f.seek(offset)
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+@pytest.mark.parametrize('text, size', [('4096', 4096), ('20G', 20 << 30), ('1.5K', 1536), ('512MiB', 512 << 20),
+                                        ('', None), (None, None)])
+def test_sizes(text, size):
+    assert fleet.to_bytes(text, 'x') == size
+
+
+def test_bad_size_names_the_setting():
+    with pytest.raises(fleet.FleetError, match='sanboot_overlay_max_size .*not a size'):
+        fleet.to_bytes('lots', 'sanboot_overlay_max_size')
+
+
+@pytest.fixture
+def lab(tmp_path):
+    golden = str(tmp_path / 'lab.img')
+    with open(golden, 'wb') as f:
+        f.truncate(8 << 20)
+        f.seek(MARK)
+        f.write(b'GOLDEN-V1'.ljust(16))
+    store = str(tmp_path / 'store')
+    env = {'golden': golden, 'sum': sha256(golden), 'store': store, 'base': str(tmp_path),
+           'goldens': [{'name': 'lab', 'image': golden, 'identity': False}],
+           'clients': [{'name': n, 'golden': 'lab'} for n in ('pc1', 'pc2', 'pc3')]}
     yield env
-    for client in ('pc1', 'pc2', 'kiosk-1', 'pc3'):
-        fleet.Fleet(params(env['store']), False).export(client).stop()
+    for client in ('pc1', 'pc2', 'pc3', 'pc4'):
+        fleet.Fleet(params(store), False).export(client).stop()
 
 
-def read_file(disk, guest_path, tmp):
-    """A file of the NTFS partition (at 1 MiB) of a raw disk - a client's export, what its target serves - read
-    without libguestfs (ntfscat); None when it is not there."""
-    part = os.path.join(tmp, 'part.img')
-    with open(disk, 'rb') as src, open(part, 'wb') as dst:
-        src.seek(1 << 20)
-        shutil.copyfileobj(src, dst, 1 << 20)
-    proc = subprocess.run(['ntfscat', part, guest_path], capture_output=True, check=False)
-    os.unlink(part)
-    return proc.stdout if proc.returncode == 0 else None
-
-
-def names_in(disks, clients, tmp):
-    """The computer name in each client's SYSTEM hive, read through its export."""
-    out = {}
-    for client in clients:
-        dest = os.path.join(tmp, client + '.SYSTEM')
-        with open(dest, 'wb') as f:
-            f.write(read_file(disks[client], 'Windows/System32/config/SYSTEM', tmp))
-        out[client] = identity.read_computer_name(Hive(dest))
-    return out
-
-
-def test_converge_serves_each_client_its_own_name(fleet_env):
-    first = fleet_env['first']
-    store = fleet_env['store']
-    assert first['changed'] and sorted(first['disks']) == ['kiosk-1', 'pc1', 'pc2']
-    assert first['versions'] == {'lab': [1], 'sysprep': [1]}
-    # the exports are raw files of the image's size
-    for client, disk in first['disks'].items():
-        assert os.path.getsize(disk) == os.path.getsize(fleet_env['goldens'][0]['image']), client
-    disks, tmp = first['disks'], fleet_env['base']
-    assert names_in(disks, ['pc1', 'pc2', 'kiosk-1'], tmp) == {'pc1': 'PC1', 'pc2': 'LAB-TWO', 'kiosk-1': 'KIOSK-1'}
-    # the generalized image got its answer file, the other none
-    assert b'<ComputerName>KIOSK-1</ComputerName>' in read_file(disks['kiosk-1'], 'Windows/Panther/unattend.xml', tmp)
-    assert read_file(disks['pc1'], 'Windows/Panther/unattend.xml', tmp) is None
-    assert json.load(open(os.path.join(store, 'overlays', 'kiosk-1.json')))['identity'] == 'unattend'
-    # the golden images and their versions: unchanged, read-only
-    for golden in fleet_env['goldens']:
-        assert sha256(golden['image']) == fleet_env['sums'][golden['name']]
-        assert os.stat(os.path.join(store, 'golden', golden['name'], 'v1.qcow2')).st_mode & 0o222 == 0
-
-
-def test_second_run_and_check_mode_change_nothing(fleet_env):
-    again = fleet.run(params(fleet_env['store'], goldens=fleet_env['goldens'], clients=fleet_env['clients']), False)
-    assert not again['changed'] and again['disks'] == fleet_env['first']['disks']
-    more = fleet_env['clients'] + [{'name': 'pc3', 'golden': 'lab'}]
-    check = fleet.run(params(fleet_env['store'], goldens=fleet_env['goldens'], clients=more), True)
-    assert check['changed'] and not os.path.exists(os.path.join(fleet_env['store'], 'overlays', 'pc3.qcow2'))
-
-
-def test_bad_names_and_unknown_golden_are_refused_naming_the_client(fleet_env):
-    bad = fleet_env['clients'] + [{'name': 'pc4', 'golden': 'lab', 'computer_name': 'THIS-NAME-IS-TOO-LONG'}]
-    with pytest.raises(fleet.FleetError, match='client pc4: computer name'):
-        fleet.run(params(fleet_env['store'], goldens=fleet_env['goldens'], clients=bad), False)
-    with pytest.raises(fleet.FleetError, match="client pc5: sanboot_golden 'win11'"):
-        fleet.run(params(fleet_env['store'], goldens=fleet_env['goldens'],
-                         clients=[{'name': 'pc5', 'golden': 'win11'}]), False)
-    with pytest.raises(fleet.FleetError, match='less than the reserve'):
-        fleet.run(params(fleet_env['store'], goldens=fleet_env['goldens'],
-                         clients=fleet_env['clients'] + [{'name': 'pc6', 'golden': 'lab'}], reserve='1000T'), False)
-    assert not os.path.exists(os.path.join(fleet_env['store'], 'overlays', 'pc6.qcow2'))
-
-
-def test_lifecycle(fleet_env):
-    store, disks = fleet_env['store'], fleet_env['first']['disks']
-    p = dict(goldens=fleet_env['goldens'], clients=fleet_env['clients'])
-    golden_mark = read_at(disks['pc1'], MARK, 16)
-    # each client writes its marker through its export: seen by that client only
-    for client in ('pc1', 'pc2'):
-        with open(disks[client], 'r+b') as f:
-            f.seek(MARK)
-            f.write(('MARK-%s' % client).ljust(16).encode())
-    assert read_at(disks['pc1'], MARK, 16).startswith(b'MARK-pc1')
-    assert read_at(disks['pc2'], MARK, 16).startswith(b'MARK-pc2')
-    assert read_at(disks['kiosk-1'], MARK, 16) == golden_mark
-    # status: table and JSON report; max_size fails naming the clients
-    report = os.path.join(fleet_env['base'], 'report.json')
+@needs
+def test_lifecycle(lab):
+    store = lab['store']
+    p = dict(goldens=lab['goldens'], clients=lab['clients'])
+    # check mode creates nothing
+    check = fleet.run(params(store, **p), True)
+    assert check['changed'] and not os.path.exists(store)
+    first = fleet.run(params(store, **p), False)
+    disks = first['disks']
+    assert first['changed'] and sorted(disks) == ['pc1', 'pc2', 'pc3'] and first['versions'] == {'lab': [1]}
+    assert not fleet.run(params(store, **p), False)['changed']
+    # each client writes its own marker through its export; the others keep the golden's
+    write_at(disks['pc1'], MARK, b'MARK-pc1'.ljust(16))
+    write_at(disks['pc2'], MARK, b'MARK-pc2'.ljust(16))
+    assert read_at(disks['pc1'], MARK, 8) == b'MARK-pc1' and read_at(disks['pc2'], MARK, 8) == b'MARK-pc2'
+    assert read_at(disks['pc3'], MARK, 9) == b'GOLDEN-V1'
+    # status: the report as JSON, and the same in the result
+    report = os.path.join(lab['base'], 'report.json')
     status = fleet.run(params(store, action='status', report=report, **p), False)
-    data = json.load(open(report))
+    with open(report) as f:
+        data = json.load(f)
     assert data == status['report'] and not status['changed']
-    assert set(data['clients']['pc1']) >= {'golden', 'version', 'allocated_bytes', 'logged_in'}
     assert data['clients']['pc1']['golden'] == 'lab' and data['clients']['pc1']['version'] == 1
-    assert data['versions'] == {'lab': [1], 'sysprep': [1]} and data['store_free_bytes'] > 0
-    assert any(line.startswith('pc2 ') and 'LAB-TWO' in line for line in status['table'])
-    with pytest.raises(fleet.FleetError, match=r'max_size .*kiosk-1 .*pc1 .*pc2') as err:
+    assert data['clients']['pc1']['allocated_bytes'] > 0 and data['clients']['pc1']['logged_in'] is None
+    assert data['versions'] == {'lab': [1]} and data['store_free_bytes'] > 0
+    # capacity: over max_size names the clients, below the reserve fails, nothing created below it
+    with pytest.raises(fleet.FleetError, match=r'max_size \(1\.0 KiB\): pc1 .*pc2 .*pc3') as err:
         fleet.run(params(store, action='status', max_size='1K', **p), False)
-    assert 'clients' in err.value.data['report']
-    # promote pc2: version 2 holds its marker; pc2 stays on version 1
+    assert set(err.value.data['report']['clients']) == {'pc1', 'pc2', 'pc3'}
+    with pytest.raises(fleet.FleetError, match='less than sanboot_overlay_reserve'):
+        fleet.run(params(store, action='status', reserve='1000T', **p), False)
+    more = dict(p, clients=p['clients'] + [{'name': 'pc4', 'golden': 'lab'}])
+    with pytest.raises(fleet.FleetError, match='less than the reserve .*creating the overlay of client pc4'):
+        fleet.run(params(store, reserve='1000T', **more), False)
+    assert not os.path.exists(os.path.join(store, 'overlays', 'pc4.qcow2'))
+    # promote: exactly one client; pc2's disk is version 2; pc2 still served
     with pytest.raises(fleet.FleetError, match='exactly one client'):
         fleet.run(params(store, action='promote', only=['pc1', 'pc2'], **p), False)
-    promoted = fleet.run(params(store, action='promote', only=['pc2'], **p), False)
-    assert promoted['version'] == 2 and promoted['changed']
-    assert read_at(disks['pc2'], MARK, 16).startswith(b'MARK-pc2')       # served again after the promote
-    # retire version 1: refused, naming its users
-    with pytest.raises(fleet.FleetError, match='in use by: pc1, pc2'):
+    assert fleet.run(params(store, action='promote', only=['pc2'], **p), False)['version'] == 2
+    assert read_at(disks['pc2'], MARK, 8) == b'MARK-pc2'
+    assert os.stat(os.path.join(store, 'golden', 'lab', 'v2.qcow2')).st_mode & 0o222 == 0
+    # retire: refused while used, naming the clients
+    with pytest.raises(fleet.FleetError, match='version 1 is in use by: pc1, pc2, pc3;') as err:
         fleet.run(params(store, action='retire', golden='lab', version=1, **p), False)
-    # reset pc1: back on the newest version (pc2's disk as promoted), its own marker gone, its name again
-    reset = fleet.run(params(store, action='reset', only=['pc1'], **p), False)
-    assert reset['reset'] == {'pc1': {'golden': 'lab', 'version': 2}}
-    assert read_at(disks['pc1'], MARK, 16).startswith(b'MARK-pc2')
-    assert names_in(disks, ['pc1'], fleet_env['base']) == {'pc1': 'PC1'}
-    with pytest.raises(fleet.FleetError, match='in use by: pc2;'):
-        fleet.run(params(store, action='retire', golden='lab', version=1, **p), False)
+    assert err.value.data['users'] == ['pc1', 'pc2', 'pc3']
+    # reset pc1 and pc3: onto version 2 (pc2's disk), pc1's own marker gone
+    with pytest.raises(fleet.FleetError, match='unknown client'):
+        fleet.run(params(store, action='reset', only=['nobody'], **p), False)
+    reset = fleet.run(params(store, action='reset', only=['pc1', 'pc3'], **p), False)
+    assert reset['reset'] == {'pc1': {'golden': 'lab', 'version': 2}, 'pc3': {'golden': 'lab', 'version': 2}}
+    assert read_at(disks['pc1'], MARK, 8) == b'MARK-pc2'
     # a new client gets the newest version
-    more = dict(p, clients=fleet_env['clients'] + [{'name': 'pc3', 'golden': 'lab'}])
     added = fleet.run(params(store, **more), False)
-    assert json.load(open(os.path.join(store, 'overlays', 'pc3.json')))['version'] == 2
-    assert read_at(added['disks']['pc3'], MARK, 16).startswith(b'MARK-pc2')
-    # the goldens' sources never changed
-    for golden in fleet_env['goldens']:
-        assert sha256(golden['image']) == fleet_env['sums'][golden['name']]
+    assert read_at(added['disks']['pc4'], MARK, 8) == b'MARK-pc2'
+    with open(os.path.join(store, 'overlays', 'pc4.json')) as f:
+        assert json.load(f)['version'] == 2
+    with pytest.raises(fleet.FleetError, match='in use by: pc2;'):
+        fleet.run(params(store, action='retire', golden='lab', version=1, **more), False)
+    # a changed golden source is a new version; clients stay where they are
+    with open(lab['golden'], 'r+b') as f:
+        f.seek(MARK)
+        f.write(b'GOLDEN-V3'.ljust(16))
+    lab['sum'] = sha256(lab['golden'])
+    assert fleet.run(params(store, **more), False)['versions'] == {'lab': [1, 2, 3]}
+    assert read_at(added['disks']['pc4'], MARK, 8) == b'MARK-pc2'
+    assert sha256(lab['golden']) == lab['sum']
