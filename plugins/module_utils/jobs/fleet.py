@@ -219,7 +219,7 @@ class Fleet(object):
         proc = subprocess.run(base + ['--op', 'show', '--mode', 'target'], capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             return None
-        tid = lun = None
+        tid = lun = candidate = None
         current = None
         for line in proc.stdout.splitlines():
             head = re.match(r'^Target (\d+): (\S+)', line)
