@@ -480,4 +480,3 @@ def run_module(module):
     except RegistryError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(**result)
-
