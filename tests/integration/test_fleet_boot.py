@@ -22,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 import concurrent.futures
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -170,6 +171,26 @@ class FleetServer(NamespacedServer):
         os.unlink(part)
         return identity.read_computer_name(Hive(hive))
 
+    def logout(self):
+        """End the sessions of machines that are off. A machine killed without a shutdown (qemu ending at the probe's
+        exit) sends no logout and no FIN: tgtd keeps its session (and fleet_overlay sees it logged in) until it is
+        closed, as here, or times out."""
+        out = self.tgtadm('--lld', 'iscsi', '--op', 'show', '--mode', 'target').stdout
+        tid = sid = None
+        for line in out.splitlines():
+            m = re.match(r'^Target (\d+):', line)
+            if m:
+                tid = m.group(1)
+            m = re.match(r'^\s+I_T nexus: (\d+)', line)
+            if m:
+                sid = m.group(1)
+            m = re.match(r'^\s+Connection: (\d+)', line)
+            if m:
+                self.tgtadm('--lld', 'iscsi', '--op', 'delete', '--mode', 'conn', '--tid', tid, '--sid', sid,
+                            '--cid', m.group(1))
+        left = self.tgtadm('--lld', 'iscsi', '--op', 'show', '--mode', 'target').stdout
+        assert 'Initiator:' not in left, left
+
     def start_services(self):
         if self.dnsmasq is not None:
             self.stop_process(self.dnsmasq)
@@ -241,6 +262,10 @@ def test_fleet_boots_resets_and_promotes(fleet):
     # lifecycle: a client nobody knows; reset; promote; retire refused; status
     unknown = fleet.overlays('reset', '-e', '{"sanboot_overlay_clients": ["nobody"]}', log='reset-unknown')
     assert unknown.returncode != 0 and 'unknown client(s): nobody' in unknown.stdout
+    # the machines that booted are still logged in (killed, no logout): reset is refused, naming the client
+    busy = fleet.overlays('reset', '-e', '{"sanboot_overlay_clients": ["fleet-bios1"]}', log='reset-busy')
+    assert busy.returncode != 0 and 'reset refused: logged in now: fleet-bios1' in busy.stdout, busy.stdout[-3000:]
+    fleet.logout()
     reset = fleet.overlays('reset', '-e', '{"sanboot_overlay_clients": ["fleet-bios1"]}')
     assert reset.returncode == 0, reset.stdout[-3000:]
     assert fleet.read('fleet-bios1', 512, 512).startswith(GOLDEN_MARKER.encode())
