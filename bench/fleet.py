@@ -11,6 +11,7 @@
    1.2x the time of the same storm from copies. BENCH_STORM=1,4 runs smaller storms; BENCH_STORM=0 skips part 2.
 Needs root and what the test needs. Prints markdown tables.
 """
+import concurrent.futures
 import os
 import shutil
 import statistics
@@ -86,7 +87,6 @@ def storm(base, sizes):
             for prefix in ('ov', 'cp'):
                 names = ['%s%d' % (prefix, i) for i in range(1, size + 1)]
                 t0 = time.monotonic()
-                import concurrent.futures
                 with concurrent.futures.ThreadPoolExecutor(max_workers=size) as pool:
                     futures = [pool.submit(srv.boot_firmware, '%s-storm%d-%s' % (prefix, size, n), 'bios', macs[n],
                                            BRIDGE, None, None, 600) for n in names]
@@ -96,6 +96,8 @@ def storm(base, sizes):
                     if status != SUCCESS or 'target.name' not in parse_probe(serial):
                         raise RuntimeError('boot failed (%s):\n%s' % (status, serial[-2000:]))
                 row.append((wall, statistics.median(r[2] for r in results)))
+                print('storm of %d from %s: %.1f s (median %.1f s)' % (size, 'overlays' if prefix == 'ov' else 'copies',
+                                                                       wall, row[-1][1]), file=sys.stderr, flush=True)
             rows.append(row)
     finally:
         for client in srv.clients:
@@ -117,7 +119,8 @@ def storm(base, sizes):
 def main():
     base = tempfile.mkdtemp(prefix='sanboot-bench-fleet-')
     try:
-        creation(os.path.join(base, 'creation') if os.makedirs(os.path.join(base, 'creation')) is None else base)
+        os.makedirs(os.path.join(base, 'creation'))
+        creation(os.path.join(base, 'creation'))
         sizes = [int(s) for s in os.environ.get('BENCH_STORM', '1,4,8').split(',') if int(s) > 0]
         if sizes:
             os.makedirs(os.path.join(base, 'storm'))
