@@ -34,7 +34,7 @@ def creation(base):
     golden = os.path.join(base, 'golden.img')
     size_mb = int(os.environ.get('BENCH_FLEET_MB', '512'))
     with open(golden, 'wb') as f:
-        for _ in range(size_mb):
+        for _mib in range(size_mb):
             f.write(os.urandom(1 << 20))
     store = Store(os.path.join(base, 'store'))
     store.ensure()

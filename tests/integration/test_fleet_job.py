@@ -29,6 +29,7 @@ pytestmark = [
                        reason='needs root (FUSE), qemu-storage-daemon, libguestfs'),
 ]
 
+
 def params(store, **kw):
     base = dict(store=store, action='converge', exports='daemon', unattend_template=None, force=False, only=None,
                 golden=None, version=None, max_size=None, reserve='0', tgt_control_port=None, report=None,

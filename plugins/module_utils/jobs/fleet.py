@@ -357,8 +357,8 @@ class Fleet(object):
             'versions': dict((g, self.store.versions(g)) for g in goldens),
             'store_free_bytes': free_bytes(self.store.root) if os.path.isdir(self.store.root) else None,
         }
-        lines = ['%-20s %-12s %7s %12s %-9s %s' % ('client', 'golden', 'version', 'allocated', 'logged in',
-                                                  'computer name')]
+        header = ('client', 'golden', 'version', 'allocated', 'logged in', 'computer name')
+        lines = ['%-20s %-12s %7s %12s %-9s %s' % header]
         for client, c in sorted(clients.items()):
             lines.append('%-20s %-12s %7s %12s %-9s %s' % (
                 client, c['golden'] or '-', c['version'] if c['version'] is not None else '-',

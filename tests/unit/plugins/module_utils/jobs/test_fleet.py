@@ -76,7 +76,7 @@ def lab(tmp_path):
 @needs
 def test_lifecycle(lab):
     store = lab['store']
-    p = dict(goldens=lab['goldens'], clients=lab['clients'])
+    p = {'goldens': lab['goldens'], 'clients': lab['clients']}
     # check mode creates nothing
     check = fleet.run(params(store, **p), True)
     assert check['changed'] and not os.path.exists(store)
@@ -104,7 +104,7 @@ def test_lifecycle(lab):
     assert set(err.value.data['report']['clients']) == {'pc1', 'pc2', 'pc3'}
     with pytest.raises(fleet.FleetError, match='less than sanboot_overlay_reserve'):
         fleet.run(params(store, action='status', reserve='1000T', **p), False)
-    more = dict(p, clients=p['clients'] + [{'name': 'pc4', 'golden': 'lab'}])
+    more = {'goldens': lab['goldens'], 'clients': lab['clients'] + [{'name': 'pc4', 'golden': 'lab'}]}
     with pytest.raises(fleet.FleetError, match='less than the reserve .*creating the overlay of client pc4'):
         fleet.run(params(store, reserve='1000T', **more), False)
     assert not os.path.exists(os.path.join(store, 'overlays', 'pc4.qcow2'))

@@ -75,8 +75,8 @@ def test_image_state(hive_copy):
     assert identity.image_state(Hive(path)) in (None, 'IMAGE_STATE_COMPLETE')
     assert not identity.is_generalized(identity.image_state(Hive(path)))
     with HiveSet([('SOFTWARE', path)]) as hives:
-        hives.planners['SOFTWARE'].ensure_value(identity.STATE_KEY, Value.sz('ImageState',
-                                                                              'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE'))
+        state = Value.sz('ImageState', 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE')
+        hives.planners['SOFTWARE'].ensure_value(identity.STATE_KEY, state)
         hives.write(backup=False)
     assert identity.is_generalized(identity.image_state(Hive(path)))
     assert identity.image_state(None) is None
