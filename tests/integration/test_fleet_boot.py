@@ -11,8 +11,8 @@ through qemu-storage-daemon's FUSE export (pid files: manage_services is false) 
 * the three boot at the same time; each probe reports its own IQN in the iBFT and the golden marker;
 * a marker written into one client's disk is seen by that client only; the computer name read back from each
   disk's SYSTEM hive is the client's; the golden image's bytes are unchanged;
-* overlays.yml: reset refused while the client is logged in (it was killed, not shut down); reset of that client (its disk is the golden's again),
-  promote of another (version 2 holds its marker), retire of version 1 refused naming its clients, status's JSON;
+* overlays.yml: reset refused while the client is logged in (it was killed, not shut down); reset of that client
+  (its disk is the golden's again), promote of another (version 2 holds its marker), retire of version 1 refused naming its clients, status's JSON;
 * a client added afterwards boots version 2; the reset client boots the golden marker again.
 
 Needs root, the chain's tools (tests/bootnet.py), qemu-storage-daemon, /dev/fuse, libguestfs."""
