@@ -8,7 +8,8 @@
    network namespace, boot_server.yml, BIOS machines in qemu, TCG): 1, 4 and 8 clients powered on at the same time,
    from their overlays (qemu-storage-daemon FUSE exports) and, in the same run, from full copies; seconds from
    power-on to the probe's end (it prints the iBFT, then exits qemu). Goal: a storm of 8 from overlays takes at most
-   1.2x the time of the same storm from copies. BENCH_STORM=1,4 runs smaller storms; BENCH_STORM=0 skips part 2.
+   1.2x the time of the same storm from copies. BENCH_STORM=1,4 runs smaller storms; BENCH_STORM=0 skips part 2,
+   BENCH_FLEET_CREATE=0 part 1.
 Needs root and what the test needs. Prints markdown tables.
 """
 import concurrent.futures
@@ -62,6 +63,22 @@ def creation(base):
     print('| ratio | %.2f %% | %.3f %% |\n' % (100.0 * t_overlay / t_copy, 100.0 * b_overlay / b_copy))
 
 
+def with_ips(write_inventory, srv):
+    """FleetServer.write_inventory, then sanboot_ip for the overlay clients."""
+    def write():
+        write_inventory()
+        import yaml
+        with open(srv.inventory) as f:
+            inv = yaml.safe_load(f)
+        hosts = inv['all']['children']['sanboot_clients']['hosts']
+        for name, host in hosts.items():
+            if name.startswith('ov'):
+                host['sanboot_ip'] = '192.0.2.%d' % (60 + int(name[2:]))
+        with open(srv.inventory, 'w') as f:
+            yaml.safe_dump(inv, f)
+    return write
+
+
 def storm(base, sizes):
     from test_fleet_boot import BRIDGE, FleetServer  # the real chain's set-up
     srv = FleetServer(base)
@@ -74,7 +91,10 @@ def storm(base, sizes):
         for i in range(1, most + 1):
             path = os.path.join(copies, 'cp%d.img' % i)
             shutil.copyfile(srv.golden, path)
-            srv.extra['cp%d' % i] = {'sanboot_mac': '52:54:00:c5:02:%02x' % i, 'sanboot_image': path}
+            srv.extra['cp%d' % i] = {'sanboot_mac': '52:54:00:c5:02:%02x' % i, 'sanboot_image': path,
+                                     'sanboot_ip': '192.0.2.%d' % (80 + i)}
+        # fixed addresses: machines asking dnsmasq at the same time may be offered one address (test_boot_chain.py)
+        srv.write_inventory = with_ips(srv.write_inventory, srv)
         res = srv.playbook('boot_server.yml', log='bench-play')
         if res.returncode != 0:
             raise RuntimeError(res.stdout[-4000:])
@@ -119,8 +139,9 @@ def storm(base, sizes):
 def main():
     base = tempfile.mkdtemp(prefix='sanboot-bench-fleet-')
     try:
-        os.makedirs(os.path.join(base, 'creation'))
-        creation(os.path.join(base, 'creation'))
+        if os.environ.get('BENCH_FLEET_CREATE', '1') != '0':
+            os.makedirs(os.path.join(base, 'creation'))
+            creation(os.path.join(base, 'creation'))
         sizes = [int(s) for s in os.environ.get('BENCH_STORM', '1,4,8').split(',') if int(s) > 0]
         if sizes:
             os.makedirs(os.path.join(base, 'storm'))
