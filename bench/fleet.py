@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+import yaml
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
@@ -67,7 +69,6 @@ def with_ips(write_inventory, srv):
     """FleetServer.write_inventory, then sanboot_ip for the overlay clients."""
     def write():
         write_inventory()
-        import yaml
         with open(srv.inventory) as f:
             inv = yaml.safe_load(f)
         hosts = inv['all']['children']['sanboot_clients']['hosts']
