@@ -13,9 +13,10 @@ import pytest
 
 # Worker seconds per group on these machines (pytest --durations, two workers busy); unknown groups count as short.
 SECONDS = {
-    'test_boot_chain': 200, 'test_secure_boot': 210, 'image-convert': 170, 'test_boot_server': 130,
-    'image-check': 110, 'image-kill': 95, 'image-concurrent': 90, 'test_offline_targets': 70,
-    'test_ipxe_discovery': 60, 'test_concurrency': 35, 'test_win_live': 25, 'test_boot_server_lio': 15,
+    'test_fleet_boot': 240, 'test_secure_boot': 210, 'test_boot_chain': 200, 'image-convert': 170,
+    'fleet-job': 150, 'test_boot_server': 130, 'image-check': 110, 'image-kill': 95, 'image-concurrent': 90,
+    'test_offline_targets': 70, 'test_ipxe_discovery': 60, 'test_concurrency': 35, 'test_win_live': 25,
+    'test_boot_server_lio': 15,
 }
 
 

@@ -10,6 +10,8 @@ images and the commands of a running Windows, and nothing of Windows' boot rules
                 backup record;
 * hiveset.py    one read-plan-write cycle on the hive files of one installation (HiveSet);
 * image.py      disk images through libguestfs: the installations in them, their hives and files (ImageSet);
+* store.py      the overlay store of a fleet: read-only numbered golden versions, a qcow2 overlay per client;
+* export.py     a client's overlay as a raw file (qemu-storage-daemon's FUSE export), tgt's sessions;
 * live/         a running Windows over WinRM: transport, commands, formats, and host.py (LiveHost: one task's
                 reads, staging and import on one host).
 """

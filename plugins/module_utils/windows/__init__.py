@@ -18,5 +18,6 @@ partial hive read from a running host). Nothing here opens a file or talks to a 
 * nicdriver.py   which driver drives a boot NIC (given, from a package, named by the installation, in-box);
 * record.py      the restorable record of what a conversion changed;
 * conversion.py  the conversion (state=present) and its undo (state=absent);
-* doctor.py      the doctor's findings.
+* doctor.py      the doctor's findings;
+* identity.py    a fleet client's computer name, ImageState (sysprep), its answer file.
 """
