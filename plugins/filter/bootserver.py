@@ -38,10 +38,10 @@ def iscsi_targets(target_list, backend='tgt', portals=None):
     return targets.normalize(_plain(target_list), backend, _plain(portals))
 
 
-def tgt_plan(live_out, present, absent, applied=None, checksums=None):
+def tgt_plan(live_out, present, absent, applied=None, checksums=None, details=True):
     """The running tgtd against the wanted targets -> {'live', 'apply', 'busy', 'delete', 'delete_busy',
     'missing'}."""
-    return targets.tgt_plan(live_out, _plain(present), _plain(absent), _plain(applied), _plain(checksums))
+    return targets.tgt_plan(live_out, _plain(present), _plain(absent), _plain(applied), _plain(checksums), details)
 
 
 def iscsi_target_record(present, plan, applied, checksums, done):

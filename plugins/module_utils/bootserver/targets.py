@@ -218,11 +218,12 @@ def _users(t):
     return [u for u in (t['chap']['username'], t['chap']['mutual_username']) if u]
 
 
-def tgt_plan(live_out, present, absent, applied, checksums):
+def tgt_plan(live_out, present, absent, applied, checksums, details=True):
     """What to do with the running tgtd: a target is (re)applied when its configuration file changed since it was
     last applied (`applied` and `checksums`: {iqn: checksum}), or when tgtd does not have it (tgtd keeps nothing
     across restarts); it is busy when an initiator is logged in. `missing` says, per present target, what tgtd
-    lacks of it."""
+    lacks of it; `live` is what tgtd runs. Without `details`, only the lists (a small fact for hundreds of
+    targets)."""
     live = parse_tgt_live(live_out)
     applied = applied or {}
     checksums = checksums or {}
@@ -246,6 +247,8 @@ def tgt_plan(live_out, present, absent, applied, checksums):
         if state is not None:
             item = {'iqn': t['iqn'], 'name': t['name'], 'users': _users(t)}
             plan['delete_busy' if state['connected'] else 'delete'].append(item)
+    if not details:
+        del plan['live'], plan['missing']
     return plan
 
 
