@@ -9,7 +9,8 @@ registry and the back-ends know nothing of Windows' boot rules or of the jobs; t
 Windows layer that uses it (windows/nicdriver.py, cddb.py, driverstore.py read packages with it); the Windows layer
 knows no job. bootserver/ (the boot server's per-client data and the files module's writer) imports no other
 layer: it knows nothing of Windows. Imports are at the top of a file (none inside a function, to dodge a cycle),
-by the collection's full path, and the engine imports nothing of Ansible (plain Python, as the modules ship it to the host).
+by the collection's full path, and the engine imports nothing of Ansible (plain Python, as the modules ship it to
+the host).
 
 The checks read the source files (ast); the last test shows that each of them can fail."""
 
