@@ -18,7 +18,7 @@ description:
     exists keeps its owner and group; its mode becomes O(files[].mode).
   - Removes the files listed in O(remove), and with O(clean) the files of a folder that match a pattern but are not
     in O(files).
-  - Made for a boot server's per-client files (one tgt configuration and one iPXE script per client): one task for
+  - Made for a boot server's per-client files (one tgt configuration and one iPXE script per client), in one task for
     hundreds of files instead of one template task per file. The roles C(sanboot.windows.iscsi_target) and
     C(sanboot.windows.ipxe) render the contents with their templates and write them with this module.
   - The folders must exist. Every file is checked before any is written.
