@@ -10,5 +10,6 @@ module, holds that module's argument spec, and returns the module's result.
 * iscsi_boot.py       iscsi_boot and iscsi_boot_info;
 * live.py             win_critical_device, win_iscsi_boot, win_iscsi_boot_info: the offline jobs on what was read
                       from a running host, then the import; readset.py says what they read;
-* discovery.py        ipxe_discovery (what iPXE reported -> Windows IDs and inventory host_vars).
+* discovery.py        ipxe_discovery (what iPXE reported -> Windows IDs and inventory host_vars);
+* files.py            files (bootserver/files.py: many files written atomically).
 """

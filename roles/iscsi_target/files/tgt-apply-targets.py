@@ -14,8 +14,10 @@
 #     account, so the target's accounts are deleted (after the target) and created again;
 #   * a target is created with the tgtadm commands tgt-admin runs for the same configuration file (the subset of
 #     its syntax that tgt-target.conf.j2 writes), in the same order; like tgt-admin, a backing store that does not
-#     exist is skipped (the role's check after the run names what tgtd lacks).
+#     exist or that is in use (a mounted device, a file a process holds open: read once from /proc instead of one
+#     lsof per backing store) is skipped (the role's check after the run names what tgtd lacks).
 # tgtadm's output goes to stderr, with CHAP secrets masked: the caller logs nothing (the secrets are in the files).
+import errno
 import json
 import os
 import re
@@ -72,13 +74,47 @@ def live():
     return tids, set(line.split()[0] for line in accounts if line.strip())
 
 
-def create(tid, iqn, luns, options, accounts):
+def open_files():
+    """The files some process has open (what tgt-admin asks lsof about each backing store, read once)."""
+    found = set()
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        folder = '/proc/%s/fd' % pid
+        try:
+            fds = os.listdir(folder)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                found.add(os.readlink(os.path.join(folder, fd)))
+            except OSError:
+                pass
+    return found
+
+
+def in_use(path, busy):
+    """tgt-admin's check_device: a device the system uses (O_EXCL open fails with EBUSY), or a file or device a
+    process holds open."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_EXCL)
+        os.close(fd)
+    except OSError as exc:
+        if exc.errno == errno.EBUSY:
+            return True
+    return os.path.realpath(path) in busy
+
+
+def create(tid, iqn, luns, options, accounts, busy):
     """What tgt-admin --update runs for this configuration (tgt-admin's add_targets and add_backing_direct)."""
     tgtadm('--lld', 'iscsi', '--op', 'new', '--mode', 'target', '--tid', str(tid), '-T', iqn)
     for lun in luns:
         p = lun['params']
         if not os.path.exists(lun['path']):
             sys.stderr.write('skipping %s: it does not exist\n' % lun['path'])
+            continue
+        if in_use(lun['path'], busy):
+            sys.stderr.write('skipping %s: it is in use (lsof %s)\n' % (lun['path'], lun['path']))
             continue
         num = p['lun']
         tgtadm('--lld', 'iscsi', '--op', 'new', '--mode', 'logicalunit', '--tid', str(tid), '--lun', num,
@@ -116,6 +152,9 @@ def main():
     items = [json.loads(arg) for arg in sys.argv[3:]]
     tids, accounts = live()
     next_tid = max(list(tids.values()) + [0]) + 1
+    create_now = []
+    # first every deletion (a target being changed too), so that its backing stores are closed before the check of
+    # what is in use
     for item in items:
         iqn = item['iqn']
         tid = tids.get(iqn)
@@ -142,12 +181,16 @@ def main():
         if item['action'] == 'delete':
             print(('deleted ' if tid is not None else 'absent ') + iqn)
             sys.stdout.flush()
-            continue
+        else:
+            create_now.append(item)
+    busy = open_files() if create_now else set()
+    for item in create_now:
+        iqn = item['iqn']
         conf_iqn, luns, options = parse_conf(item['conf'])
         if conf_iqn != iqn:
             sys.stderr.write('%s describes %s, not %s\n' % (item['conf'], conf_iqn, iqn))
             sys.exit(1)
-        create(next_tid, iqn, luns, options, accounts)
+        create(next_tid, iqn, luns, options, accounts, busy)
         tids[iqn] = next_tid
         next_tid += 1
         print('applied ' + iqn)
