@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 # sanboot.windows.iscsi_target: (re)create or delete tgt targets without disturbing initiators, all in one run.
 #
-#   tgt-apply-targets.py CONTROL_PORT FORCE ITEM...
+#   python3 tgt-apply-targets.py CONTROL_PORT FORCE ITEM...
 #
 # Each ITEM is a JSON object {"action": "apply" | "delete", "iqn", "conf" (apply: the target's configuration file),
 # "users" (its CHAP user names)}. Prints one line per item on stdout, "<word> <iqn>", the word being "applied",
@@ -30,7 +29,7 @@ FORCE = sys.argv[2] == '1'
 
 def tgtadm(*args, check=True):
     res = subprocess.run(['tgtadm', '-C', PORT] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         universal_newlines=True)
+                         universal_newlines=True, check=False)
     if check and res.returncode != 0:
         shown = ' '.join('--password=********' if a.startswith('--password=') else a for a in args)
         sys.stderr.write('tgtadm %s: %s%s\n' % (shown, res.stdout, res.stderr))
@@ -161,7 +160,7 @@ def main():
         if tid is not None:
             if FORCE:
                 res = subprocess.run(['tgt-admin', '-C', PORT, '--delete', iqn, '--force'], stdout=sys.stderr,
-                                     stderr=sys.stderr)
+                                     stderr=sys.stderr, check=False)
                 if res.returncode != 0:
                     sys.exit(1)
             else:

@@ -54,8 +54,8 @@ def present(iqn, **kw):
 
 
 def test_defaults_are_those_of_the_template():
-    out = targets.normalize([{'iqn': ' iqn.2025-01.test:PC 1 ', 'luns': [{'path': '/srv/a.img', 'size': '8G'},
-                                                                        {'path': '/dev/sdb', 'readonly': 'yes'}],
+    luns = [{'path': '/srv/a.img', 'size': '8G'}, {'path': '/dev/sdb', 'readonly': 'yes'}]
+    out = targets.normalize([{'iqn': ' iqn.2025-01.test:PC 1 ', 'luns': luns,
                               'initiators': ['iqn.1991-05.com.microsoft:pc1'],
                               'chap': {'username': 'u', 'password': 'abcdefghijkl'}}])
     t = out['targets'][0]
