@@ -74,7 +74,9 @@ attributes:
     support: full
     description: One diff per changed, created or removed file (a mode change is shown as two mode lines).
   platform:
+    support: full
     platforms: posix
+    description: Any POSIX host (rename over an existing file is atomic on one file system).
 notes:
   - Files are compared by content and mode, so a second run with the same input reports no change.
 seealso:
