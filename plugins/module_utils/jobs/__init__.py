@@ -12,4 +12,5 @@ module, holds that module's argument spec, and returns the module's result.
                       from a running host, then the import; readset.py says what they read;
 * discovery.py        ipxe_discovery (what iPXE reported -> Windows IDs and inventory host_vars);
 * fleet.py            fleet_overlay: golden versions, a client's overlay with its identity and export, the lifecycle.
+* files.py            files (bootserver/files.py: many files written atomically).
 """

@@ -3,12 +3,14 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """plugins/module_utils is in layers, each importing only downward (docs/architecture.md):
 
-    registry.py  <-  backends/  <-  inf/  <-  windows/  <-  jobs/
+    bootserver/  <-  registry.py  <-  backends/  <-  inf/  <-  windows/  <-  jobs/
 
 registry and the back-ends know nothing of Windows' boot rules or of the jobs; the INF reader knows nothing of the
 Windows layer that uses it (windows/nicdriver.py, cddb.py, driverstore.py read packages with it); the Windows layer
-knows no job. Imports are at the top of a file (none inside a function, to dodge a cycle), by the collection's full
-path, and the engine imports nothing of Ansible (plain Python, as the modules ship it to the host).
+knows no job. bootserver/ (the boot server's per-client data and the files module's writer) imports no other
+layer: it knows nothing of Windows. Imports are at the top of a file (none inside a function, to dodge a cycle),
+by the collection's full path, and the engine imports nothing of Ansible (plain Python, as the modules ship it to
+the host).
 
 The checks read the source files (ast); the last test shows that each of them can fail."""
 
@@ -22,7 +24,7 @@ import os
 MODULE_UTILS = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'plugins',
                             'module_utils')
 PACKAGE = 'ansible_collections.sanboot.windows.plugins.module_utils'
-LAYERS = ('registry', 'backends', 'inf', 'windows', 'jobs')
+LAYERS = ('bootserver', 'registry', 'backends', 'inf', 'windows', 'jobs')
 
 
 def layer_of(parts):
@@ -113,7 +115,7 @@ def test_each_rule_can_fail(tmp_path):
         'inf/select.py:1: the inf layer imports windows, of the windows layer above it',
         'jobs/live.py:1: imports ansible.module_utils.basic (the engine imports nothing of Ansible)',
         'jobs/live.py:2: relative import . (import by the full path)',
-        'live/job.py: in no layer (registry, backends, inf, windows, jobs)',
+        'live/job.py: in no layer (bootserver, registry, backends, inf, windows, jobs)',
         'registry.py:1: the registry layer imports backends.lock, of the backends layer above it',
         'windows/doctor.py:1: the windows layer imports jobs.offline, of the jobs layer above it',
         'windows/nic.py:5: imports ansible_collections.sanboot.windows.plugins.module_utils.registry.fold inside '
