@@ -22,6 +22,8 @@ import pytest
 
 from ansible_collections.sanboot.windows.plugins.module_utils.backends import lock
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.hiveset import HiveSet
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import Value
 
 pytest.importorskip('hivex')
 
@@ -73,11 +75,47 @@ def test_a_writer_waits_for_the_lock_then_says_who_holds_it(hive_copy):
         assert Hive(path).control_sets('current') == ['ControlSet001'] and time.time() - t0 < 5
     finally:
         held.release()
-    assert run_plan(path, regedit(), lock_timeout=1)['changed']
-    # The lock file sits beside the hive, with its owner and mode, and stays (removing it would race).
-    st = os.stat(lock.lock_path(path))
-    assert os.path.basename(lock.lock_path(path)) == '.win7-sp1-x86.SYSTEM.sanboot-lock'
-    assert st.st_mode & 0o777 == 0o644
+    assert run_plan(path, regedit(), lock_timeout=1, backup=False)['changed']
+    # The lock file is in the lock folder, named after the hive's folder and name, with the hive's owner and mode,
+    # and stays (removing it would race); nothing of ours is beside the hive.
+    folder = os.stat(os.path.dirname(path))
+    assert lock.lock_path(path) == os.path.join(lock.lock_folder(), '%d-%d-win7-sp1-x86.SYSTEM.lock'
+                                                % (folder.st_dev, folder.st_ino))
+    assert os.stat(lock.lock_path(path)).st_mode & 0o777 == 0o644
+    assert os.listdir(os.path.dirname(path)) == ['win7-sp1-x86.SYSTEM']
+
+
+def test_the_lock_folder_is_lock_dir_else_the_environment_else_run_lock(hive_copy, tmp_path_factory, monkeypatch):
+    locks = tmp_path_factory.mktemp('locks')
+    monkeypatch.delenv(lock.LOCK_DIR_ENV, raising=False)
+    assert lock.lock_folder() == '/run/lock/sanboot' == lock.DEFAULT_LOCK_DIR
+    monkeypatch.setenv(lock.LOCK_DIR_ENV, str(locks / 'env'))
+    assert lock.lock_folder() == str(locks / 'env') and lock.lock_folder(str(locks / 'mine')) == str(locks / 'mine')
+    path = hive_copy('win7-sp1-x86.SYSTEM')
+    assert run_plan(path, regedit(), backup=False)['changed']
+    assert os.listdir(str(locks / 'env')) == [os.path.basename(lock.lock_path(path))]
+    # a run that uses another folder takes its lock there (jobs pass the modules' lock_dir to HiveSet)
+    with HiveSet([('hive', path)], lock_dir=str(locks / 'mine')) as hives:
+        hives.planners['hive'].ensure_value(('Select',), Value.dword('SanbootProbe', 1))
+        hives.write(backup=False)
+    assert os.listdir(str(locks / 'mine')) == [os.path.basename(lock.lock_path(path))]
+    assert os.listdir(os.path.dirname(path)) == [os.path.basename(path)]
+    # the same folder through another path (a symlink) is the same lock
+    link = str(locks / 'link')
+    os.symlink(os.path.dirname(path), link)
+    assert lock.lock_path(os.path.join(link, os.path.basename(path))) == lock.lock_path(path)
+
+
+def test_the_default_lock_folder_is_made_for_every_user(tmp_path, monkeypatch):
+    # /run/lock/sanboot itself may already exist on this host: the same rule on a stand-in default.
+    default = str(tmp_path / 'run-lock-sanboot')
+    monkeypatch.setattr(lock, 'DEFAULT_LOCK_DIR', default)
+    monkeypatch.delenv(lock.LOCK_DIR_ENV, raising=False)
+    target = tmp_path / 'SYSTEM'
+    target.write_bytes(b'x')
+    with lock.acquire(str(target)) as held:
+        assert held.fd is not None and os.path.dirname(held.lock_file) == default
+    assert os.stat(default).st_mode & 0o7777 == 0o1777
 
 
 # ---------------------------------------------------------------------------------------------------------
