@@ -419,7 +419,6 @@ class Hive(object):
                 os.unlink(tmp)
         return backup_path
 
-
     def _commit_in_place(self, journal):
         """The new hive into ``journal`` (complete or not at all), then copied over the hive file in place: its inode,
         owner, group and mode stay, and nothing is created beside it. A run killed during the copy leaves the

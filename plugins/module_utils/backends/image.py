@@ -478,8 +478,7 @@ class ImageSet(object):
                                      'task (merge the two entries). Nothing was changed.' % images[index]['path'])
         # Sorted, so two runs on overlapping lists of images cannot each hold one lock the other waits for.
         for real in sorted(set(reals)):
-            self.held[real] = lock.acquire(real, shared=check_mode, timeout=self.lock_timeout,
-                                          lock_dir=self.lock_dir)
+            self.held[real] = lock.acquire(real, shared=check_mode, timeout=self.lock_timeout, lock_dir=self.lock_dir)
         if not check_mode:
             for image, real in zip(images, reals):
                 lock.refuse_unwritable(image['path'], what='disk image', in_place=True, held=self.held[real])

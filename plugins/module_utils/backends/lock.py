@@ -393,9 +393,9 @@ def acquire(target, shared=False, timeout=LOCK_TIMEOUT, lock_dir=None):
             held.recover()
         except (OSError, struct.error) as exc:
             held.release()
+            why = getattr(exc, 'strerror', None) or exc
             raise LockError('%s: a run that wrote it in place was stopped, and finishing its write from the journal '
-                            '%s failed (%s). Nothing else was changed.' % (target, journal_path(path),
-                                                                        getattr(exc, 'strerror', None) or exc))
+                            '%s failed (%s). Nothing else was changed.' % (target, journal_path(path), why))
     return held
 
 
@@ -439,8 +439,8 @@ def refuse_unwritable(path, what='hive file', in_place=False, held=None, backup=
         if backup:
             raise LockError('the folder %s is read-only for user %s, so no backup of %s can be made there. Nothing was '
                             'changed. Set backup: false (the %s is then written in place, through a journal in %s), '
-                            'or make the folder writable for %s.' % (folder, user, os.path.basename(path), what,
-                                                                    os.path.dirname(held.journal), user))
+                            'or make the folder writable for %s.'
+                            % (folder, user, os.path.basename(path), what, os.path.dirname(held.journal), user))
         return                  # written in place: the inode, and so its owner, group and mode, stay
     euid = os.geteuid()
     if euid != 0 and (st.st_uid != euid or st.st_gid not in set(os.getgroups()) | {os.getegid()}):

@@ -224,8 +224,8 @@ def test_a_read_only_folder_is_written_in_place_without_backup_and_nothing_is_le
     out = as_nobody(path, backup=False, env=locks)
     assert out == {'changed': True, 'backup_file': None}, out
     st = os.stat(path)
-    assert sha(path) != before and (st.st_ino, st.st_uid, st.st_gid, st.st_mode & 0o777) == (inode, NOBODY, NOBODY,
-                                                                                              0o640)
+    assert sha(path) != before
+    assert (st.st_ino, st.st_uid, st.st_gid, st.st_mode & 0o777) == (inode, NOBODY, NOBODY, 0o640)
     assert Hive(path).dword(('ControlSet001', 'Services', 'Tcpip', 'Parameters'), 'SanbootProbe') == 1
     assert os.listdir(locked) == ['SYSTEM']
     assert [f for f in os.listdir(locks[lock.LOCK_DIR_ENV]) if not f.endswith('.lock')] == []

@@ -124,6 +124,6 @@ def test_the_class_code_hint_names_an_id_that_works(windows10, tmp_path):
         assert not [w for w in warnings if 'vendor and device only' in w]
     # the class from an lspci -nn line works the same way
     lspci = nic.parse_nic('00:0f.0 RAID bus controller [0104]: VIA VT8251 [1106:3349] (rev 80)')
-    found_lspci, _w = nicdriver.resolve_drivers(system, CS, os_info, [lspci], [package], False, None,
-                                               drivers_db=drivers)
+    found_lspci = nicdriver.resolve_drivers(system, CS, os_info, [lspci], [package], False, None,
+                                            drivers_db=drivers)[0]
     assert found_lspci['PCI\\VEN_1106&DEV_3349&REV_80'].service == 'vsmraid'
