@@ -270,10 +270,11 @@ def test_killed_at_any_moment_leaves_old_or_new_hive_and_a_rerun_finishes(crash_
     rng = random.Random(7)
     states = {'old': 0, 'new': 0, 'journal': 0}
     killed = 0
-    for dummy in range(20):
+    for attempt in range(20):
         path = fresh()
         proc = subprocess.Popen(prefix + [sys.executable, script, path], env=env)
-        time.sleep(rng.uniform(0.05, full * 1.1))
+        # every other kill late in the run, where the new hive is written (and, in place, copied from the journal)
+        time.sleep(rng.uniform(0.05, full * 1.1) if attempt % 2 else rng.uniform(full * 0.75, full * 1.05))
         proc.send_signal(signal.SIGKILL)
         killed += proc.wait() == -signal.SIGKILL
         journal = [n for n in os.listdir(locks) if n.endswith('.journal')]
