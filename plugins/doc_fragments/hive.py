@@ -18,10 +18,23 @@ options:
       - The file is replaced atomically (written beside it, then renamed), so an interrupted run leaves the old
         hive or the new one, never a broken file. Owner, group and mode are kept; a run that could not keep them
         (an unprivileged user, a file that is not theirs) changes nothing and says so.
-      - A run that changes the hive locks it (a C(.<name>.sanboot-lock) file beside it) from before it reads the hive
-        until the new one is in place; other runs on the same hive wait for it (up to 15 minutes), so tasks with
-        C(forks) or several playbooks at once never lose each other's changes. Check mode does not wait.
+      - A run that changes the hive locks it from before it reads the hive until the new one is in place; other runs
+        on the same hive wait for it (up to 15 minutes), so tasks with C(forks) or several playbooks at once never
+        lose each other's changes. Check mode does not wait. The lock files are kept in O(lock_dir), never beside the
+        hive.
+      - When the hive's folder is read-only for the user but the hive itself is writable, the hive is written in
+        place through a journal kept in O(lock_dir) (an interrupted run is finished by the next one); no backup can
+        be made there, so such a run needs O(backup=false).
       - Exactly one of O(hive), O(image) and O(images) is required.
+    type: path
+  lock_dir:
+    description:
+      - The folder of the lock files (and of the journal of a hive written in place), on the host the task runs on.
+        Files there are named after the target's folder (device and inode) and file name; nothing is created beside
+        the target.
+      - Defaults to the environment variable C(SANBOOT_LOCK_DIR), else C(/run/lock/sanboot) (created, like
+        C(/run/lock), writable for every user). Runs on one target wait for each other only when they use the same
+        folder.
     type: path
   image:
     description:
@@ -33,7 +46,7 @@ options:
         the few changed clusters, so any failure before that (a full file system, a missing driver file, a killed
         run) leaves the image as it was.
       - An image another process has open for writing (a running VM) is refused. Runs of this collection on the
-        same image wait for each other (a lock file beside it); a run in check mode waits only for one that writes.
+        same image wait for each other (a lock file in O(lock_dir)); a run in check mode waits only for one that writes.
       - Needs libguestfs (Debian C(python3-guestfs) and C(libguestfs-tools)). Where KVM misbehaves, set
         C(LIBGUESTFS_BACKEND_SETTINGS=force_tcg) in the environment; the collection does not force it.
     type: path

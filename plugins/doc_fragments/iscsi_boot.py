@@ -38,6 +38,10 @@ options:
         vendor and device), or a dictionary with C(id), optionally C(service) (the in-box driver service that drives it,
         for example C(E1G60) for QEMU's e1000 on Windows 7) and C(location) (V(PCIROOT(0\)#PCI(0300\))). The same ID twice is allowed with two different
         C(location)s (the ports of a multi-port card), one entry per port.
+      - A Windows ID may end in the device's class code, C(&CC_ccsspp) or C(&CC_ccss)
+        (C(PCI\VEN_1106&DEV_3349&SUBSYS_00000000&REV_00&CC_010400)); an C(lspci -nn) line carries it. The NIC then
+        also has the class-code IDs Windows forms from it (C(PCI\VEN_v&DEV_d&CC_ccsspp), C(&CC_ccss)), which driver
+        packages that list only those need (VIA's vsmraid.inf lists C(PCI\VEN_1106&DEV_3349&CC_0104)).
       - M(sanboot.windows.iscsi_boot_info) lists the adapters an installation has seen, and the boot server's
         discovery mode reports the IDs of new machines.
     type: list

@@ -6,8 +6,8 @@ images and the commands of a running Windows, and nothing of Windows' boot rules
 
 * hive.py       a hive file on libhivex: open with checks, read through caches, apply a Plan, commit atomically;
 * regf.py       the regf fast path for appending new keys (linear where libhivex is quadratic);
-* lock.py       what every writer of a hive file or image does first: its lock, owner and permission checks, the
-                backup record;
+* lock.py       what every writer of a hive file or image does first: its lock (in /run/lock/sanboot or lock_dir),
+                owner and permission checks, the backup record, the journal of a hive written in place;
 * hiveset.py    one read-plan-write cycle on the hive files of one installation (HiveSet);
 * image.py      disk images through libguestfs: the installations in them, their hives and files (ImageSet);
 * store.py      the overlay store of a fleet: read-only numbered golden versions, a qcow2 overlay per client;

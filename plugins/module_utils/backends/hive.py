@@ -359,14 +359,17 @@ class Hive(object):
                 raise HiveError('%s: libhivex failed to %s %s (%s); the file on disk is unchanged'
                                 % (self.path, op.kind.replace('_', ' '), join_path(op.path), exc))
 
-    def commit(self, backup=True):
-        """Write the changed hive next to the original and rename it into place.
+    def commit(self, backup=True, journal=None):
+        """Write the changed hive next to the original and rename it into place; with ``journal`` (a path in the
+        lock folder, lock.Held.journal), write it in place through that journal instead (a read-only folder).
 
         A crash at any moment leaves the old file or the new one, never a half-written hive. The new file gets the
         old one's owner, group and mode before the rename; when that is not allowed, nothing is replaced. The backup
         is a hard link to the old inode when possible (no copy), else a copy. Returns the backup path or None.
         Errors name the hive and its folder (never the temporary file) and say that nothing was changed.
         """
+        if journal is not None:
+            return self._commit_in_place(journal)
         directory = os.path.dirname(os.path.abspath(self.path))
         try:
             st = os.stat(self.path)
@@ -410,11 +413,42 @@ class Hive(object):
                 if backup_path and os.path.exists(backup_path):
                     os.unlink(backup_path)
                 raise lock.space_error(self.path, exc)
-            _fsync_dir(directory)
+            lock.fsync_dir(directory)
         finally:
             if tmp is not None and os.path.exists(tmp):
                 os.unlink(tmp)
         return backup_path
+
+    def _commit_in_place(self, journal):
+        """The new hive into ``journal`` (complete or not at all), then copied over the hive file in place: its inode,
+        owner, group and mode stay, and nothing is created beside it. A run killed during the copy leaves the
+        journal; the next run that locks the hive finishes the copy first (lock.Held.recover). No backup."""
+        new = journal + '.hive'
+        try:
+            try:
+                self.h.commit(new)
+            except RuntimeError as exc:
+                code = _errno_of(exc)
+                if code is not None:
+                    raise lock.space_error(new, OSError(code, os.strerror(code)), what='the new hive')
+                raise HiveError('%s: libhivex could not write the new hive (%s). Nothing was changed.'
+                                % (self.path, exc))
+            try:
+                if self._new_keys:
+                    regf.append_keys_to_file(new, self._new_keys)
+                lock.write_journal(journal, self.path, new)
+            except OSError as exc:
+                raise lock.space_error(new, exc, what='the journal of the new hive')
+        finally:
+            for leftover in (new, journal + '.new'):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+        try:
+            lock.replay_journal(journal, self.path)
+        except OSError as exc:
+            raise HiveError('%s: writing the new hive in place failed (%s); the journal %s holds it, and the next run '
+                            'finishes the write.' % (self.path, exc.strerror or exc, journal))
+        return None
 
 
 def _errno_of(exc):
@@ -435,16 +469,3 @@ def backup_name(path):
         counter += 1
         name = '%s.%d.%s.%d~' % (path, os.getpid(), stamp, counter)
     return name
-
-
-def _fsync_dir(directory):
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

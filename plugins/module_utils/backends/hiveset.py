@@ -35,11 +35,12 @@ class HiveSet(object):
     """``with HiveSet([(name, path), ...], check_mode) as hives:`` plan on ``hives.planners[name]`` (reads through
     ``hives.hives[name]``), then ``hives.write(backup)``. The first hive is the main one (SYSTEM)."""
 
-    def __init__(self, paths, check_mode=False, allow_dirty=False, lock_timeout=lock.LOCK_TIMEOUT):
+    def __init__(self, paths, check_mode=False, allow_dirty=False, lock_timeout=lock.LOCK_TIMEOUT, lock_dir=None):
         self.paths = list(paths)
         self.check_mode = check_mode
         self.allow_dirty = allow_dirty
         self.lock_timeout = lock_timeout
+        self.lock_dir = lock_dir
         self.held = {}
         self.hives = {}
         self.planners = {}
@@ -48,7 +49,9 @@ class HiveSet(object):
         try:
             for name, path in self.paths:
                 if not self.check_mode and os.path.isfile(path):
-                    self.held[name] = lock.acquire(path, timeout=self.lock_timeout)
+                    self.held[name] = lock.acquire(path, timeout=self.lock_timeout, lock_dir=self.lock_dir)
+                elif self.check_mode and os.path.isfile(path):
+                    lock.refuse_unfinished(path, self.lock_dir)
             for name, path in self.paths:
                 self.hives[name] = Hive(path, write=not self.check_mode, allow_dirty=self.allow_dirty)
                 self.planners[name] = Planner(self.hives[name])
@@ -80,7 +83,7 @@ class HiveSet(object):
             order = list(reversed(self.paths[1:])) + [self.paths[0]]
             for name, path in order:
                 if self.planners[name].plan:
-                    lock.refuse_unwritable(path, held=self.held.get(name))
+                    lock.refuse_unwritable(path, held=self.held.get(name), backup=backup)
             for name, path in order:
                 plan = self.planners[name].plan
                 if not plan:
@@ -89,7 +92,8 @@ class HiveSet(object):
                 self.hives[name].apply(plan)
                 # One backup per series of writes (a play's tasks on this hive): reuse the one made before the series.
                 previous = held.reusable_backup(HIVE_FILE) if held else None
-                made = self.hives[name].commit(backup=backup and not previous)
+                journal = held.journal if held is not None and lock.writes_in_place(path) else None
+                made = self.hives[name].commit(backup=backup and not previous, journal=journal)
                 if held:
                     held.remember_write(HIVE_FILE, made or previous)
                 writes[name].backup_file = (made or previous) if backup else None

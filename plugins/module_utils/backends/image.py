@@ -444,11 +444,12 @@ class ImageSet(object):
     the doctor) holds a shared lock while its appliance runs, since a writer changes the image in place.
     """
 
-    def __init__(self, images, check_mode=False, backup=True, lock_timeout=lock.LOCK_TIMEOUT):
+    def __init__(self, images, check_mode=False, backup=True, lock_timeout=lock.LOCK_TIMEOUT, lock_dir=None):
         self.images = images
         self.check_mode = check_mode
         self.backup = backup
         self.lock_timeout = lock_timeout
+        self.lock_dir = lock_dir
         self.held = {}
         self.workdir = None
         self.session = None
@@ -477,7 +478,7 @@ class ImageSet(object):
                                      'task (merge the two entries). Nothing was changed.' % images[index]['path'])
         # Sorted, so two runs on overlapping lists of images cannot each hold one lock the other waits for.
         for real in sorted(set(reals)):
-            self.held[real] = lock.acquire(real, shared=check_mode, timeout=self.lock_timeout)
+            self.held[real] = lock.acquire(real, shared=check_mode, timeout=self.lock_timeout, lock_dir=self.lock_dir)
         if not check_mode:
             for image, real in zip(images, reals):
                 lock.refuse_unwritable(image['path'], what='disk image', in_place=True, held=self.held[real])

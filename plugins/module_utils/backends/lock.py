@@ -5,11 +5,21 @@
 
 A writer holds an exclusive lock for its whole read-plan-write cycle, so two runs on one target never both plan
 against the same old state (the second one waits, then reads what the first one wrote). The lock is a
-``fcntl.flock`` on a lock file beside the target, ``.<name>.sanboot-lock``: a hive file is replaced by rename,
-and a lock on its old inode would not stop a run that opens the new one. flock locks die with their process, so
-a killed run leaves no stale lock. Readers of a hive file take no lock (a rename never shows them a half-written
-file); readers of a disk image take a shared lock while their appliance runs, because an image is changed in
-place.
+``fcntl.flock`` on a lock file in a folder of ours, never beside the target (that is the user's folder, often a
+mounted Windows installation): ``/run/lock/sanboot`` unless the task's ``lock_dir`` or the environment variable
+``SANBOOT_LOCK_DIR`` names another. The lock file is named after the target's folder (device and inode) and file
+name, ``<st_dev>-<st_ino>-<name>.lock``: a hive file is replaced by rename, so its own inode changes with every
+write while its folder's does not, and two paths to one folder (a bind mount, a symlink) name one lock. flock locks
+die with their process, so a killed run leaves no stale lock. Readers of a hive file take no lock (a rename never
+shows them a half-written file); readers of a disk image take a shared lock while their appliance runs, because an
+image is changed in place.
+
+A hive whose folder the user may not write (a writable file in a read-only ``config`` folder) is written in place
+instead, through a journal kept beside its lock file (``<lock>.journal``): the whole new hive is written there and
+renamed into place first, then copied over the hive, then removed. A run killed during the copy leaves the journal,
+and the next run that locks the hive finishes the copy before it reads (``Held.recover``); a run in check mode
+refuses to read a hive with an unfinished journal (``refuse_unfinished``). No backup can be made there (it would be
+a new file in that folder): such a run needs backup off.
 
 The lock file also remembers the backup of the last series of writes (see ``Held.reusable_backup``).
 """
@@ -22,6 +32,8 @@ import errno
 import json
 import os
 import random
+import shutil
+import struct
 import time
 
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
@@ -45,9 +57,104 @@ class LockError(RegistryError):
     pass
 
 
-def lock_path(target):
+# Where lock files are kept unless the task says otherwise (lock_dir) or the environment does (SANBOOT_LOCK_DIR):
+# /run/lock is the FHS folder for lock files, a tmpfs that every user may write on common distributions.
+DEFAULT_LOCK_DIR = '/run/lock/sanboot'
+LOCK_DIR_ENV = 'SANBOOT_LOCK_DIR'
+# A journal starts with this header: magic, the target's device and inode (a journal only ever applies to the file
+# it was written for), and the length of the new hive that follows.
+JOURNAL_MAGIC = b'SANBOOT-JOURNAL1'
+JOURNAL_HEADER = struct.Struct('<16sQQQ')
+
+
+def lock_folder(lock_dir=None):
+    """The folder of the lock files: ``lock_dir``, else $SANBOOT_LOCK_DIR, else /run/lock/sanboot."""
+    return os.path.abspath(lock_dir or os.environ.get(LOCK_DIR_ENV) or DEFAULT_LOCK_DIR)
+
+
+def lock_path(target, lock_dir=None):
+    """The lock file of ``target``: <folder's st_dev>-<folder's st_ino>-<file name>.lock in the lock folder."""
     real = os.path.realpath(target)
-    return os.path.join(os.path.dirname(real), '.%s.sanboot-lock' % os.path.basename(real))
+    st = os.stat(os.path.dirname(real))
+    name = os.path.basename(real)
+    if len(name) > 200:
+        import hashlib
+        name = hashlib.sha256(name.encode('utf-8', 'surrogateescape')).hexdigest()
+    return os.path.join(lock_folder(lock_dir), '%d-%d-%s.lock' % (st.st_dev, st.st_ino, name))
+
+
+def journal_path(lock_file):
+    return lock_file[:-len('.lock')] + '.journal'
+
+
+def _make_folder(folder):
+    """Create the lock folder when missing; the default one like /run/lock itself (every user, sticky)."""
+    if os.path.isdir(folder):
+        return
+    try:
+        os.makedirs(folder)
+    except OSError as exc:
+        if exc.errno != errno.EEXIST:
+            raise
+        return
+    if folder == DEFAULT_LOCK_DIR:
+        os.chmod(folder, 0o1777)
+
+
+def write_journal(journal, target, new_file):
+    """Put the new hive ``new_file`` (a file in the lock folder) into ``journal``, complete or not at all."""
+    st = os.stat(target)
+    size = os.path.getsize(new_file)
+    tmp = journal + '.new'
+    with open(tmp, 'wb') as dst, open(new_file, 'rb') as src:
+        dst.write(JOURNAL_HEADER.pack(JOURNAL_MAGIC, st.st_dev, st.st_ino, size))
+        shutil.copyfileobj(src, dst, 1 << 20)
+        dst.flush()
+        os.fsync(dst.fileno())
+    os.rename(tmp, journal)
+    fsync_dir(os.path.dirname(journal))
+
+
+def replay_journal(journal, target):
+    """Copy the journal's new hive over ``target`` in place (its inode, owner and mode stay), then remove the
+    journal. A journal written for another file (the user replaced the hive since) is removed unused."""
+    with open(journal, 'rb') as src:
+        magic, dev, ino, size = JOURNAL_HEADER.unpack(src.read(JOURNAL_HEADER.size))
+        st = os.stat(target)
+        if magic == JOURNAL_MAGIC and (dev, ino) == (st.st_dev, st.st_ino):
+            with open(target, 'r+b') as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+                dst.truncate(size)
+                dst.flush()
+                os.fsync(dst.fileno())
+    os.unlink(journal)
+    fsync_dir(os.path.dirname(journal))
+
+
+def fsync_dir(directory):
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def refuse_unfinished(target, lock_dir=None):
+    """For readers that take no lock (check mode): raise when a run writing ``target`` in place was stopped before
+    it finished (its journal is still there), since the hive may be half-written until a writer finishes it."""
+    try:
+        journal = journal_path(lock_path(target, lock_dir))
+    except OSError:
+        return
+    if os.path.exists(journal):
+        raise LockError('%s may be half-written: a run writing it in place (its folder is read-only) has not finished '
+                        '(journal %s: it was stopped, or is still running). Nothing was read or changed. Run the task '
+                        'once without check mode: it finishes that write before it reads the hive.' % (target, journal))
 
 
 def _user():
@@ -76,8 +183,10 @@ def identity(path):
 class Held(object):
     """A lock that is held, or (fd None) a note of why it could not be taken: a read-only folder, for instance."""
 
-    def __init__(self, target, fd, writable, unlocked_reason=None, shared=False):
+    def __init__(self, target, fd, writable, unlocked_reason=None, shared=False, lock_file=None, folder=None):
         self.target = target
+        self.lock_file = lock_file
+        self.folder = folder or (os.path.dirname(lock_file) if lock_file else None)
         self.fd = fd
         self.writable = writable and not shared
         self.shared = shared
@@ -98,6 +207,39 @@ class Held(object):
     def __exit__(self, *exc):
         self.release()
         return False
+
+    @property
+    def journal(self):
+        """Where an in-place write of the target keeps the new hive until it is in place (None without a lock)."""
+        return journal_path(self.lock_file) if self.fd is not None and self.lock_file else None
+
+    def recover(self):
+        """Clear what a killed run left: its temporary file beside the target, or the journal of an in-place write,
+        which is finished before anything reads the target. True when there was a journal."""
+        journal = self.journal
+        if journal is None:
+            return False
+        # A run killed while it wrote the new hive beside the old one (hive.py) left its temporary file there.
+        folder, name = os.path.split(os.path.abspath(self.target))
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            names = []
+        for leftover in names:
+            if leftover.startswith('.%s.' % name) and leftover.endswith('.sanboot-tmp'):
+                try:
+                    os.unlink(os.path.join(folder, leftover))
+                except OSError:
+                    pass
+        if os.path.exists(journal + '.new'):
+            os.unlink(journal + '.new')         # the journal was not complete: the target was not touched
+        for leftover in (journal + '.hive',):   # the new hive as libhivex wrote it, before the journal
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+        if not os.path.exists(journal):
+            return False
+        replay_journal(journal, self.target)
+        return True
 
     # The record: JSON in the lock file, written only while the exclusive lock is held --------------------------
     def record(self):
@@ -179,10 +321,10 @@ def _describe(holder):
     return ' (PID %d of user %s, since %s)' % (pid, holder.get('user'), holder.get('since'))
 
 
-def _open_lock_file(target):
-    """(fd, writable) of the lock file beside ``target``, created with the target's owner, group and mode (minus
+def _open_lock_file(target, path):
+    """(fd, writable) of the lock file ``path`` of ``target``, created with the target's owner, group and mode (minus
     execute bits) so that whoever may write the target may write the lock file."""
-    path = lock_path(target)
+    _make_folder(os.path.dirname(path))
     try:
         st = os.stat(target)
     except OSError:
@@ -210,18 +352,21 @@ def _open_lock_file(target):
     return os.open(path, os.O_RDONLY | getattr(os, 'O_CLOEXEC', 0)), False
 
 
-def acquire(target, shared=False, timeout=LOCK_TIMEOUT):
-    """Lock ``target`` (a path that exists) for writing (exclusive) or reading (shared); returns a Held.
+def acquire(target, shared=False, timeout=LOCK_TIMEOUT, lock_dir=None):
+    """Lock ``target`` (a path that exists) for writing (exclusive) or reading (shared); returns a Held. A writer
+    then finishes an in-place write a killed run left (Held.recover) before it reads the target.
 
-    A writer that cannot create the lock file (a read-only folder) gets an unlocked Held with the reason: it can
-    still find out that nothing needs to change, and refuse_unwritable() stops it before any write.
+    A writer that cannot create the lock file (a lock folder it may not write) gets an unlocked Held with the
+    reason: it can still find out that nothing needs to change, and refuse_unwritable() stops it before any write.
     """
     if not HAS_FCNTL:  # pragma: no cover
         return Held(target, None, False, 'no fcntl on this platform')
     try:
-        fd, writable = _open_lock_file(target)
+        path = lock_path(target, lock_dir)
+        fd, writable = _open_lock_file(target, path)
     except OSError as exc:
-        return Held(target, None, False, '%s: %s' % (lock_path(target), exc.strerror))
+        where = exc.filename or lock_folder(lock_dir)
+        return Held(target, None, False, '%s: %s' % (where, exc.strerror), folder=lock_folder(lock_dir))
     mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     deadline = time.time() + timeout
     delay = 0.02
@@ -232,30 +377,45 @@ def acquire(target, shared=False, timeout=LOCK_TIMEOUT):
         except OSError as exc:
             if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                 os.close(fd)
-                return Held(target, None, False, '%s: %s' % (lock_path(target), exc.strerror))
+                return Held(target, None, False, '%s: %s' % (path, exc.strerror), lock_file=path)
         if time.time() >= deadline:
             holder = Held(target, fd, False).record().get('holder') or {}
             os.close(fd)
             raise LockError('another run holds the lock on %s%s: waited %d s for it (lock file %s). Nothing was changed. '
                             'Run again once it has finished; runs on one target wait for each other, and one on a disk '
-                            'image takes about a minute.' % (target, _describe(holder), timeout, lock_path(target)))
+                            'image takes about a minute.' % (target, _describe(holder), timeout, path))
         time.sleep(delay * (0.5 + random.random()))
         delay = min(delay * 1.5, 0.5)
-    held = Held(target, fd, writable, shared=shared)
+    held = Held(target, fd, writable, shared=shared, lock_file=path)
     if not shared:
         held.note_holder()
+        try:
+            held.recover()
+        except (OSError, struct.error) as exc:
+            held.release()
+            why = getattr(exc, 'strerror', None) or exc
+            raise LockError('%s: a run that wrote it in place was stopped, and finishing its write from the journal '
+                            '%s failed (%s). Nothing else was changed.' % (target, journal_path(path), why))
     return held
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Checks before a write: the user's file or folder named, what to fix, and that nothing was changed.
 
-def refuse_unwritable(path, what='hive file', in_place=False, held=None):
+def writes_in_place(path):
+    """True when a hive file's folder is read-only for this process: the hive is then written in place, through a
+    journal in the lock folder, since no new file can be made beside it."""
+    folder = os.path.dirname(os.path.abspath(path)) or '.'
+    return not os.access(folder, os.W_OK | os.X_OK)
+
+
+def refuse_unwritable(path, what='hive file', in_place=False, held=None, backup=False):
     """Raise a LockError unless this process can change ``path`` and keep its owner, group and mode.
 
-    Replacing a file (``in_place`` False) needs write access to its folder (the new file is written there and
-    renamed over it), write access to the file itself (we do not overrule a read-only mode), and the right to give
-    the new file the old one's owner and group. A disk image is changed in place: only the file's write access.
+    Replacing a file (``in_place`` False) needs write access to the file itself (we do not overrule a read-only
+    mode), and either write access to its folder (the new file is written there and renamed over it) and the right
+    to give the new file the old one's owner and group, or, in a read-only folder, a lock (its journal) and no
+    backup. A disk image is changed in place: only the file's write access.
     """
     folder = os.path.dirname(os.path.abspath(path)) or '.'
     user = _user()
@@ -264,15 +424,24 @@ def refuse_unwritable(path, what='hive file', in_place=False, held=None):
         raise LockError('%s %s is read-only for user %s (mode %04o, owner %s). Nothing was changed. Make it writable '
                         '(chmod u+w), or run the task as a user who may write it (become: true).'
                         % (what, path, user, st.st_mode & 0o7777, _owner(st)))
-    if not in_place and not os.access(folder, os.W_OK | os.X_OK):
-        raise LockError('the folder %s is read-only for user %s: the new %s is written there and renamed over %s. '
-                        'Nothing was changed. Make the folder writable for %s, or run the task as a user who may write '
-                        'it (become: true).' % (folder, user, what, os.path.basename(path), user))
     if held is not None and held.fd is None and held.unlocked_reason:
-        raise LockError('cannot lock %s for writing (%s). Nothing was changed. The lock file is created beside the %s: '
-                        'make the folder writable for user %s.' % (path, held.unlocked_reason, what, user))
+        raise LockError('cannot lock %s for writing (%s). Nothing was changed. Lock files are kept in %s: make that '
+                        'folder writable for user %s, or set lock_dir (or the environment variable %s) to a folder '
+                        'user %s may write.' % (path, held.unlocked_reason, held.folder or lock_folder(None), user,
+                                                LOCK_DIR_ENV, user))
     if in_place:
         return
+    if writes_in_place(path):
+        if held is None or held.journal is None:
+            raise LockError('the folder %s is read-only for user %s: the new %s is written there and renamed over %s. '
+                            'Nothing was changed. Make the folder writable for %s, or run the task as a user who may '
+                            'write it (become: true).' % (folder, user, what, os.path.basename(path), user))
+        if backup:
+            raise LockError('the folder %s is read-only for user %s, so no backup of %s can be made there. Nothing was '
+                            'changed. Set backup: false (the %s is then written in place, through a journal in %s), '
+                            'or make the folder writable for %s.'
+                            % (folder, user, os.path.basename(path), what, os.path.dirname(held.journal), user))
+        return                  # written in place: the inode, and so its owner, group and mode, stay
     euid = os.geteuid()
     if euid != 0 and (st.st_uid != euid or st.st_gid not in set(os.getgroups()) | {os.getegid()}):
         raise cannot_keep_owner(path, st, what)

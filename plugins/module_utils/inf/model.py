@@ -313,6 +313,17 @@ class Install(object):
         self.kmdf = []
         self.sections = []
 
+    @property
+    def recorded(self):
+        """The configuration name Windows records for this install section (DriverInfFiles ``Configurations``, each
+        Descriptor's ``Configuration``, the key under the package's ``Configurations``): the Models line's spelling of
+        the name, plus the decoration the platform chose as the section header spells it (``vsmraid`` for Models
+        ``vsmraid`` and header ``[VSMRAID]``; ``X.NT`` for Models ``X`` and header ``[X.NT]``). Evidence, and the case
+        no record shows (a decoration spelled other than ``.NT``/``.NTamd64``): docs/driver-packages.md."""
+        if self.actual is None:
+            return None
+        return self.named + (self.suffix or '')
+
     def registry(self, where):
         """RegEntry list of the AddReg/DelReg sections of a role, built the first time it is asked for."""
         entries = self._regs.get(where)

@@ -79,8 +79,10 @@ def normalize_device(device):
         hw, compat = expand_pci_id(device_id)
         out = {'label': device.strip(), 'hardware_ids': hw, 'compatible_ids': compat}
         if compat and '&CC_' not in device_id.upper():
-            out['hint'] = ('the class-code IDs (PCI\\VEN_v&CC_..., PCI\\CC_...) need the class code: append '
-                           '&CC_ccsspp (for example &CC_020000 for Ethernet, &CC_010802 for NVMe) to the ID')
+            out['hint'] = ('the class-code IDs (PCI\\VEN_v&DEV_d&CC_..., PCI\\VEN_v&CC_..., PCI\\CC_...) need the '
+                           "device's class code: give %s&CC_ccss or &CC_ccsspp (lspci -nn prints ccss in brackets "
+                           'after the address, [0200] for Ethernet; ccsspp adds the programming interface, 010802 '
+                           'for NVMe)' % device_id)
         return out
     if isinstance(device, (list, tuple)):
         if not device or not all(isinstance(i, str) for i in device):

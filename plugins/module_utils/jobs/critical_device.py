@@ -104,9 +104,9 @@ def plan(request, hive, planner):
     return out
 
 
-def plan_on_file(request, path, check_mode, backup, allow_dirty):
+def plan_on_file(request, path, check_mode, backup, allow_dirty, lock_dir=None):
     """The cycle on one SYSTEM hive file; returns the module result."""
-    with HiveSet([('SYSTEM', path)], check_mode, allow_dirty=allow_dirty) as hives:
+    with HiveSet([('SYSTEM', path)], check_mode, allow_dirty=allow_dirty, lock_dir=lock_dir) as hives:
         hive = hives.hives['SYSTEM']
         fields = plan(request, hive, hives.planners['SYSTEM'])
         write = hives.write(backup=backup)[0]
@@ -121,5 +121,6 @@ def run(params, check_mode):
     backup = params.get('backup', True) and bool(params.get('hive'))
     with offline.Target(params, check_mode) as target:
         outcomes = [offline.Outcome(plan_on_file(request, place.hives['SYSTEM'], check_mode, backup,
-                                                 params.get('allow_dirty', False))) for place in target.places]
+                                                 params.get('allow_dirty', False), params.get('lock_dir')))
+                    for place in target.places]
         return target.finish(outcomes)

@@ -114,7 +114,8 @@ def convert(params, hives, check_mode, view=None, backup=True, stage_with=None):
     opts = options(params, view, stage_with)
     paths = [('SYSTEM', hives.system)] + ([('DRIVERS', hives.drivers)] if hives.drivers else [])
     files, driver_files, removals, planned_nics = [], [], [], []
-    with HiveSet(paths, check_mode, allow_dirty=params.get('allow_dirty', False)) as opened:
+    with HiveSet(paths, check_mode, allow_dirty=params.get('allow_dirty', False),
+                 lock_dir=params.get('lock_dir')) as opened:
         hive, planner = opened.hives['SYSTEM'], opened.planners['SYSTEM']
         drivers_db, drivers_planner = opened.hives.get('DRIVERS'), opened.planners.get('DRIVERS')
         if state == 'absent':

@@ -32,9 +32,11 @@ HIVE_ARGS = dict(
     )),
     backup=dict(type='bool', default=True),
     allow_dirty=dict(type='bool', default=False),
+    lock_dir=dict(type='path'),
 )
-# The reports (nothing written): no backup, and a dirty hive is read as it is.
-REPORT_HIVE_ARGS = dict((k, v) for k, v in HIVE_ARGS.items() if k not in ('backup', 'allow_dirty'))
+# The reports (nothing written): no backup, and a dirty hive is read as it is; their locks (shared ones, on images)
+# are kept where SANBOOT_LOCK_DIR says.
+REPORT_HIVE_ARGS = dict((k, v) for k, v in HIVE_ARGS.items() if k not in ('backup', 'allow_dirty', 'lock_dir'))
 TARGET_CHOICE = dict(mutually_exclusive=[('hive', 'image', 'images')],
                      required_one_of=[('hive', 'image', 'images')])
 
@@ -89,7 +91,8 @@ class Target(object):
             images = [dict(path=params['image'], format=params.get('format'), root=params.get('root'))]
         else:
             images = [dict(path=i['path'], format=i.get('format'), root=i.get('root')) for i in params['images']]
-        self.images = image_backend.ImageSet(images, check_mode=self.check_mode, backup=params.get('backup', True))
+        self.images = image_backend.ImageSet(images, check_mode=self.check_mode, backup=params.get('backup', True),
+                                             lock_dir=params.get('lock_dir'))
         self.images.__enter__()
         try:
             for editor in self.images.editors:

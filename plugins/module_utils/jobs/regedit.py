@@ -129,7 +129,7 @@ def run(params, check_mode):
         outcomes = []
         for place in target.places:
             with HiveSet([(hive_name, place.hives[hive_name])], check_mode,
-                         allow_dirty=params.get('allow_dirty', False)) as hives:
+                         allow_dirty=params.get('allow_dirty', False), lock_dir=params.get('lock_dir')) as hives:
                 hive = hives.hives[hive_name]
                 fields = plan_edit(edit, hive, hives.planners[hive_name])
                 write = hives.write(backup=place.backup)[0]

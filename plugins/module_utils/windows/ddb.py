@@ -328,8 +328,8 @@ def compose_package(driver, inf_name, label, arch_code, header, with_config_scop
     devices = [d for d in driver.devices if d.install_info is not None and d.install_info.actual]
     configurations = []
     for device in devices:
-        if device.install_info.actual not in configurations:
-            configurations.append(device.install_info.actual)
+        if device.install_info.recorded not in configurations:
+            configurations.append(device.install_info.recorded)
     inf_key = INF_FILES + (inf_name,)
     records.append((inf_key, Value.multi_sz('', [label])))
     records.append((inf_key, Value.sz('Active', label)))
@@ -360,7 +360,7 @@ def compose_package(driver, inf_name, label, arch_code, header, with_config_scop
     blob = version_blob(class_guid, (date, dver.get('version')), arch_code)
     records.append((package, Value.binary('Version', blob)))
     for name in configurations:
-        inst = driver.installs[[k for k, v in driver.installs.items() if v.actual == name][0]]
+        inst = driver.installs[[k for k, v in driver.installs.items() if v.recorded == name][0]]
         conf = package + ('Configurations', name)
         records.append((conf, Value.dword('ConfigFlags', 0)))
         if with_config_scope:
@@ -383,7 +383,7 @@ def compose_package(driver, inf_name, label, arch_code, header, with_config_scop
                 continue
             description, dtoken = _token(getattr(device, 'raw_description', None) or device.description)
             manufacturer, mtoken = _token(getattr(device, 'raw_manufacturer', None) or device.manufacturer)
-            records.append((key, Value.sz('Configuration', device.install_info.actual)))
+            records.append((key, Value.sz('Configuration', device.install_info.recorded)))
             records.append((key, Value.sz('Description', description)))
             records.append((key, Value.sz('Manufacturer', manufacturer)))
             for token in (dtoken, mtoken):

@@ -14,6 +14,7 @@ import re
 
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError, fold
 from ansible_collections.sanboot.windows.plugins.module_utils.inf import hwid
+from ansible_collections.sanboot.windows.plugins.module_utils.inf.select import expand_pci_id
 from ansible_collections.sanboot.windows.plugins.module_utils.windows import cddb
 from ansible_collections.sanboot.windows.plugins.module_utils.windows.errors import BootError
 
@@ -24,9 +25,10 @@ _LOCATION_RE = re.compile(r'^PCIROOT\([0-9A-F]+\)(#PCI\([0-9A-F]{4}\))+$', re.I)
 class Nic(object):
     """A boot NIC as the hardware presents it: PCI IDs from most to least specific."""
 
-    def __init__(self, ven, dev, subsys=None, rev=None, service=None, location=None):
+    def __init__(self, ven, dev, subsys=None, rev=None, service=None, location=None, cc=None):
         self.ven, self.dev, self.subsys, self.rev = ven.upper(), dev.upper(), \
             subsys.upper() if subsys else None, rev.upper() if rev else None
+        self.cc = cc.upper() if cc else None     # class code, ccss or ccsspp, when given
         self.service = service
         self.location = location
 
@@ -36,7 +38,17 @@ class Nic(object):
 
     @property
     def hardware_ids(self):
-        """Windows' hardware IDs, then compatible IDs, for what we know of the device (Microsoft S20)."""
+        """Windows' hardware IDs, then compatible IDs, for what we know of the device (Microsoft S20), those that
+        name its vendor and device: with a class code, the class-code IDs PCI\\VEN_v&DEV_d&CC_ccsspp and &CC_ccss
+        where Windows ranks them, after the SUBSYS ones (install/identifiers-for-pci-devices.md); Windows forms them
+        from the device's class code, whatever else its ID says."""
+        if self.cc:
+            hw, compat = expand_pci_id(self.full_id)
+            mine = fold(self.generic)
+            return [i for i in hw + compat if fold(i) == mine or fold(i).startswith(mine + '&')]
+        return self._without_class_code()
+
+    def _without_class_code(self):
         base = self.generic
         ids = []
         if self.subsys and self.rev:
@@ -49,8 +61,16 @@ class Nic(object):
         return ids
 
     @property
+    def full_id(self):
+        """Everything known of the device in one ID: PCI\\VEN_v&DEV_d[&SUBSYS_s][&REV_r][&CC_c]. inf.expand_pci_id
+        turns it into the hardware and compatible IDs Windows forms, the class-code ones included."""
+        text = self.most_specific
+        return text + '&CC_' + self.cc if self.cc else text
+
+    @property
     def most_specific(self):
-        return self.hardware_ids[0]
+        """The NIC's name in results and keys: its most specific ID without the class code."""
+        return self._without_class_code()[0]
 
     def matches(self, device_id):
         """True when a hardware/compatible ID from Windows or an INF names this NIC."""
@@ -75,7 +95,7 @@ def parse_nic(spec):
         pci = hwid.pci_id(spec)
     except RegistryError as exc:
         raise BootError(str(exc))
-    nic = Nic(pci.ven, pci.dev, pci.subsys, pci.rev)
+    nic = Nic(pci.ven, pci.dev, pci.subsys, pci.rev, cc=pci.cc)
     if service is not None:
         nic.service = cddb.validate_service_name(service)
     if location is not None:

@@ -75,7 +75,7 @@ def driver_from_package(packages, os_info, nic, lenient=False, templates=None):
     found, errors = inf.read_package(packages, target, lenient, templates)
     warnings = []
     try:
-        chosen = inf.select_boot_driver(found, target, [nic.most_specific], errors)
+        chosen = inf.select_boot_driver(found, target, [nic.full_id], errors)
     except inf.InfError:
         # Given only vendor and device, accept the most specific ID of the package that extends them.
         longer = [i for d in found if d.valid for e in d.devices for i in e.ids

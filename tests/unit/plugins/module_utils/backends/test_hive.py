@@ -11,10 +11,12 @@ __metaclass__ = type
 
 import os
 import random
+import shutil
 import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -203,33 +205,93 @@ run_plan(sys.argv[1], cddb_plan(['PCI\\VEN_%%04X&DEV_BEEF' %% i for i in range(4
 '''
 
 
-def test_killed_at_any_moment_leaves_old_or_new_hive(hive_copy, tmp_path):
-    """SIGKILL the writer at random moments: the hive is byte-identical to the old one, or a finished new one.
+NOBODY = 65534
+
+
+@pytest.fixture
+def crash_site(hive_copy):
+    """(fresh hive, command prefix, lock folder) for the kill test in each mode: a hive in a folder this process may
+    write, run as itself; or, as root, a hive user nobody may write in a folder nobody may not (written in place
+    through the journal), run as nobody."""
+    sites = []
+
+    def make(mode):
+        if mode == 'folder':
+            folder = tempfile.mkdtemp(prefix='sanboot-crash-')
+            sites.append(folder)
+            locks = os.path.join(folder, 'locks')
+            os.mkdir(locks)
+            return (lambda: hive_copy('win7-sp1-x86.SYSTEM'), [], locks)
+        if os.geteuid() != 0:
+            pytest.skip('needs root (a read-only folder for another user)')
+        folder = tempfile.mkdtemp(prefix='sanboot-crash-')
+        sites.append(folder)
+        os.chmod(folder, 0o755)
+        config, locks = os.path.join(folder, 'config'), os.path.join(folder, 'locks')
+        os.mkdir(config, 0o755)
+        os.mkdir(locks, 0o755)
+        os.chown(locks, NOBODY, NOBODY)
+
+        def fresh():
+            path = os.path.join(config, 'SYSTEM')
+            shutil.copyfile(unpacked_hive('win7-sp1-x86.SYSTEM'), path)
+            os.chown(path, NOBODY, NOBODY)
+            os.chmod(path, 0o644)
+            for name in os.listdir(locks):
+                os.unlink(os.path.join(locks, name))
+            return path
+        return fresh, ['setpriv', '--reuid=%d' % NOBODY, '--regid=%d' % NOBODY, '--clear-groups'], locks
+    yield make
+    for folder in sites:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize('mode', ['folder', 'read-only folder'])
+def test_killed_at_any_moment_leaves_old_or_new_hive_and_a_rerun_finishes(crash_site, mode):
+    """SIGKILL the writer at 20 random moments: the hive is byte-identical to the old one, or a finished new one, or
+    (written in place, in a read-only folder) its journal is complete and the next run finishes it; a rerun always
+    ends with the new hive, and nothing of ours is left beside it.
 
     A finished hive carries the time it was written, so "finished" is checked on content (every key and value).
     """
-    script = tmp_path / 'writer.py'
-    script.write_text(CRASH_SCRIPT % {'collections': COLLECTIONS})
-    path = hive_copy('win7-sp1-x86.SYSTEM')
+    fresh, prefix, locks = crash_site(mode)
+    script = os.path.join(locks, '..', 'writer.py')
+    with open(script, 'w') as f:
+        f.write(CRASH_SCRIPT % {'collections': COLLECTIONS})
+    os.chmod(script, 0o644)
+    env = dict(os.environ, SANBOOT_LOCK_DIR=locks)
+    path = fresh()
     old = sha(path)
     t0 = time.time()
-    subprocess.run([sys.executable, str(script), path], check=True)
+    subprocess.run(prefix + [sys.executable, script, path], check=True, env=env)
     full = time.time() - t0
     new = dump_hive(path)
     assert sha(path) != old
     rng = random.Random(7)
+    states = {'old': 0, 'new': 0, 'journal': 0}
     killed = 0
-    for dummy in range(12):
-        path = hive_copy('win7-sp1-x86.SYSTEM')
-        proc = subprocess.Popen([sys.executable, str(script), path])
-        time.sleep(rng.uniform(0.05, full * 1.1))
+    for attempt in range(20):
+        path = fresh()
+        proc = subprocess.Popen(prefix + [sys.executable, script, path], env=env)
+        # every other kill late in the run, where the new hive is written (and, in place, copied from the journal)
+        time.sleep(rng.uniform(0.05, full * 1.1) if attempt % 2 else rng.uniform(full * 0.75, full * 1.05))
         proc.send_signal(signal.SIGKILL)
         killed += proc.wait() == -signal.SIGKILL
-        assert sha(path) == old or dump_hive(path) == new
-        for leftover in os.listdir(os.path.dirname(path)):
-            if leftover.endswith('.sanboot-tmp'):
-                os.unlink(os.path.join(os.path.dirname(path), leftover))
+        journal = [n for n in os.listdir(locks) if n.endswith('.journal')]
+        if sha(path) == old:
+            states['old'] += 1
+        elif journal:
+            states['journal'] += 1      # checked below: the rerun finishes it
+        else:
+            assert dump_hive(path) == new
+            states['new'] += 1
+        subprocess.run(prefix + [sys.executable, script, path], check=True, env=env)
+        assert dump_hive(path) == new
+        assert os.listdir(os.path.dirname(path)) == [os.path.basename(path)]
+        assert [n for n in os.listdir(locks) if not n.endswith('.lock')] == []
+    print('%s: %d of 20 runs killed, left %r' % (mode, killed, states))
     assert killed > 0, 'no run was interrupted'
+    assert states['old'] > 0, states
 
 
 REGEDIT_PLANS = [

@@ -22,11 +22,13 @@ import pytest
 
 from ansible_collections.sanboot.windows.plugins.module_utils.backends import lock
 from ansible_collections.sanboot.windows.plugins.module_utils.backends.hive import Hive
+from ansible_collections.sanboot.windows.plugins.module_utils.backends.hiveset import HiveSet
+from ansible_collections.sanboot.windows.plugins.module_utils.registry import Value
 
 pytest.importorskip('hivex')
 
 from ansible_collections.sanboot.windows.tests.helpers import (  # noqa: E402
-    COLLECTIONS, regedit_plan, run_plan, unpacked_hive,
+    COLLECTIONS, dump_hive, regedit_plan, run_plan, unpacked_hive,
 )
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason='needs root (other users, tmpfs)')
@@ -73,11 +75,47 @@ def test_a_writer_waits_for_the_lock_then_says_who_holds_it(hive_copy):
         assert Hive(path).control_sets('current') == ['ControlSet001'] and time.time() - t0 < 5
     finally:
         held.release()
-    assert run_plan(path, regedit(), lock_timeout=1)['changed']
-    # The lock file sits beside the hive, with its owner and mode, and stays (removing it would race).
-    st = os.stat(lock.lock_path(path))
-    assert os.path.basename(lock.lock_path(path)) == '.win7-sp1-x86.SYSTEM.sanboot-lock'
-    assert st.st_mode & 0o777 == 0o644
+    assert run_plan(path, regedit(), lock_timeout=1, backup=False)['changed']
+    # The lock file is in the lock folder, named after the hive's folder and name, with the hive's owner and mode,
+    # and stays (removing it would race); nothing of ours is beside the hive.
+    folder = os.stat(os.path.dirname(path))
+    assert lock.lock_path(path) == os.path.join(lock.lock_folder(), '%d-%d-win7-sp1-x86.SYSTEM.lock'
+                                                % (folder.st_dev, folder.st_ino))
+    assert os.stat(lock.lock_path(path)).st_mode & 0o777 == 0o644
+    assert os.listdir(os.path.dirname(path)) == ['win7-sp1-x86.SYSTEM']
+
+
+def test_the_lock_folder_is_lock_dir_else_the_environment_else_run_lock(hive_copy, tmp_path_factory, monkeypatch):
+    locks = tmp_path_factory.mktemp('locks')
+    monkeypatch.delenv(lock.LOCK_DIR_ENV, raising=False)
+    assert lock.lock_folder() == '/run/lock/sanboot' == lock.DEFAULT_LOCK_DIR
+    monkeypatch.setenv(lock.LOCK_DIR_ENV, str(locks / 'env'))
+    assert lock.lock_folder() == str(locks / 'env') and lock.lock_folder(str(locks / 'mine')) == str(locks / 'mine')
+    path = hive_copy('win7-sp1-x86.SYSTEM')
+    assert run_plan(path, regedit(), backup=False)['changed']
+    assert os.listdir(str(locks / 'env')) == [os.path.basename(lock.lock_path(path))]
+    # a run that uses another folder takes its lock there (jobs pass the modules' lock_dir to HiveSet)
+    with HiveSet([('hive', path)], lock_dir=str(locks / 'mine')) as hives:
+        hives.planners['hive'].ensure_value(('Select',), Value.dword('SanbootProbe', 1))
+        hives.write(backup=False)
+    assert os.listdir(str(locks / 'mine')) == [os.path.basename(lock.lock_path(path))]
+    assert os.listdir(os.path.dirname(path)) == [os.path.basename(path)]
+    # the same folder through another path (a symlink) is the same lock
+    link = str(locks / 'link')
+    os.symlink(os.path.dirname(path), link)
+    assert lock.lock_path(os.path.join(link, os.path.basename(path))) == lock.lock_path(path)
+
+
+def test_the_default_lock_folder_is_made_for_every_user(tmp_path, monkeypatch):
+    # /run/lock/sanboot itself may already exist on this host: the same rule on a stand-in default.
+    default = str(tmp_path / 'run-lock-sanboot')
+    monkeypatch.setattr(lock, 'DEFAULT_LOCK_DIR', default)
+    monkeypatch.delenv(lock.LOCK_DIR_ENV, raising=False)
+    target = tmp_path / 'SYSTEM'
+    target.write_bytes(b'x')
+    with lock.acquire(str(target)) as held:
+        assert held.fd is not None and os.path.dirname(held.lock_file) == default
+    assert os.stat(default).st_mode & 0o7777 == 0o1777
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -100,7 +138,10 @@ sys.path.insert(0, %(collections)r)
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import RegistryError
 from ansible_collections.sanboot.windows.tests.helpers import regedit_plan, run_plan
 try:
-    result = run_plan(sys.argv[1], regedit_plan(%(path)r, name='SanbootProbe', data=1, type_name='dword'))
+    result = run_plan(sys.argv[1], regedit_plan(%(path)r, name=sys.argv[4] if len(sys.argv) > 4 else 'SanbootProbe',
+                                                data=1, type_name='dword'),
+                      backup=sys.argv[2] == 'backup' if len(sys.argv) > 2 else True,
+                      check_mode=len(sys.argv) > 3 and sys.argv[3] == 'check')
     print(json.dumps({'changed': result['changed'], 'backup_file': result['backup_file']}))
 except RegistryError as exc:
     print(json.dumps({'error': str(exc)}))
@@ -117,9 +158,11 @@ def nobody_folder():
     with open(script, 'w') as f:
         f.write(AS_NOBODY % {'collections': COLLECTIONS, 'path': TCPIP})
 
-    def run(hive):
+    def run(hive, backup=True, check_mode=False, env=None, name='SanbootProbe'):
         proc = subprocess.run(['setpriv', '--reuid=%d' % NOBODY, '--regid=%d' % NOBODY, '--clear-groups',
-                               sys.executable, script, hive], capture_output=True, text=True, check=False)
+                               sys.executable, script, hive, 'backup' if backup else 'no-backup',
+                               'check' if check_mode else 'write', name],
+                              capture_output=True, text=True, check=False, env=dict(os.environ, **(env or {})))
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
     yield folder, run
@@ -156,17 +199,85 @@ def test_an_unprivileged_user_keeps_owner_group_and_mode_or_changes_nothing(nobo
     assert not leftovers(folder)
 
 
+def nobody_lock_folder(parent):
+    folder = os.path.join(parent, 'locks')
+    os.mkdir(folder, 0o755)
+    os.chown(folder, NOBODY, NOBODY)
+    return folder
+
+
 @ROOT_ONLY
-def test_a_read_only_folder_is_named(nobody_folder, tmp_path):
+def test_a_read_only_folder_is_written_in_place_without_backup_and_nothing_is_left_there(nobody_folder):
+    folder, as_nobody = nobody_folder
+    locks = {lock.LOCK_DIR_ENV: nobody_lock_folder(folder)}
+    locked = os.path.join(folder, 'locked')
+    os.mkdir(locked, 0o755)         # root's folder: nobody may not create files in it
+    path = place(locked, 'SYSTEM', NOBODY, NOBODY, 0o640)
+    before, inode = sha(path), os.stat(path).st_ino
+    # backup: true needs a new file in that folder: refused, and the message says what to do
+    out = as_nobody(path, env=locks)
+    message = out.get('error', '')
+    assert message.startswith('the folder %s is read-only for user nobody, so no backup of SYSTEM can be made there. '
+                              'Nothing was changed. Set backup: false' % locked), out
+    assert '.sanboot-tmp' not in message and sha(path) == before and os.listdir(locked) == ['SYSTEM']
+    # following it: written in place (same inode, owner, group and mode), nothing of ours beside it, no journal left
+    out = as_nobody(path, backup=False, env=locks)
+    assert out == {'changed': True, 'backup_file': None}, out
+    st = os.stat(path)
+    assert sha(path) != before
+    assert (st.st_ino, st.st_uid, st.st_gid, st.st_mode & 0o777) == (inode, NOBODY, NOBODY, 0o640)
+    assert Hive(path).dword(('ControlSet001', 'Services', 'Tcpip', 'Parameters'), 'SanbootProbe') == 1
+    assert os.listdir(locked) == ['SYSTEM']
+    assert [f for f in os.listdir(locks[lock.LOCK_DIR_ENV]) if not f.endswith('.lock')] == []
+    # a second run finds nothing to change
+    assert as_nobody(path, backup=False, env=locks)['changed'] is False
+
+
+@ROOT_ONLY
+def test_a_read_only_folder_without_a_usable_lock_folder_is_named(nobody_folder):
     folder, as_nobody = nobody_folder
     locked = os.path.join(folder, 'locked')
     os.mkdir(locked, 0o755)
     path = place(locked, 'SYSTEM', NOBODY, NOBODY, 0o644)
     before = sha(path)
-    out = as_nobody(path)
-    assert 'the folder %s is read-only for user nobody' % locked in out['error'], out
-    assert 'Nothing was changed' in out['error'] and '.sanboot-tmp' not in out['error']
-    assert sha(path) == before and os.listdir(locked) == ['SYSTEM']
+    no_locks = os.path.join(folder, 'root-locks')
+    os.mkdir(no_locks, 0o755)       # root's: nobody can create its lock file there
+    out = as_nobody(path, backup=False, env={lock.LOCK_DIR_ENV: no_locks})
+    message = out.get('error', '')
+    assert message.startswith('cannot lock %s for writing (' % path), out
+    assert ('Lock files are kept in %s: make that folder writable for user nobody, or set lock_dir (or the environment '
+            'variable SANBOOT_LOCK_DIR) to a folder user nobody may write.' % no_locks) in message
+    assert sha(path) == before and os.listdir(locked) == ['SYSTEM'] and os.listdir(no_locks) == []
+    # following the hint: a folder nobody may write
+    out = as_nobody(path, backup=False, env={lock.LOCK_DIR_ENV: nobody_lock_folder(folder)})
+    assert out['changed'] is True, out
+
+
+@ROOT_ONLY
+def test_an_unfinished_in_place_write_is_finished_by_the_next_run_and_check_mode_says_so(nobody_folder):
+    folder, as_nobody = nobody_folder
+    locks = {lock.LOCK_DIR_ENV: nobody_lock_folder(folder)}
+    locked = os.path.join(folder, 'locked')
+    os.mkdir(locked, 0o755)
+    path = place(locked, 'SYSTEM', NOBODY, NOBODY, 0o644)
+    # a run that was killed while it copied the journal over the hive: the journal, and a hive cut short
+    assert as_nobody(path, backup=False, env=locks, name='SanbootFirst')['changed']
+    wanted = dump_hive(path)
+    journal = lock.journal_path(lock.lock_path(path, locks[lock.LOCK_DIR_ENV]))
+    st = os.stat(path)
+    with open(journal, 'wb') as f, open(path, 'rb') as new:
+        f.write(lock.JOURNAL_HEADER.pack(lock.JOURNAL_MAGIC, st.st_dev, st.st_ino, st.st_size) + new.read())
+    with open(path, 'r+b') as f:
+        f.seek(st.st_size // 2)
+        f.write(b'\0' * 4096)
+    out = as_nobody(path, backup=False, check_mode=True, env=locks)
+    message = out.get('error', '')
+    assert message.startswith('%s may be half-written: a run writing it in place' % path), out
+    assert 'Run the task once without check mode: it finishes that write' in message
+    # following the hint: the run finishes the write, then does its own
+    assert as_nobody(path, backup=False, env=locks, name='SanbootFirst')['changed'] is False
+    assert dump_hive(path) == wanted and not os.path.exists(journal) and os.listdir(locked) == ['SYSTEM']
+    assert as_nobody(path, backup=False, check_mode=True, env=locks)['changed'] is True
 
 
 @ROOT_ONLY

@@ -66,3 +66,13 @@ def test_integers_are_parsed_after_substitution():
 def test_driver_ver_regression_found_by_fuzzing():
     # str.strip() removes \x1c but int() does not accept it (found by the fuzz tests under ansible-test units)
     assert inf.parse_driver_ver(['01/02/2003', '1.\x1c2.3'])[0]['version'] == '1.\x1c2.3'
+
+
+@pytest.mark.parametrize('models,header,recorded', [('vsmraid', 'VSMRAID', 'vsmraid'), ('Inst', 'Inst.NT', 'Inst.NT'),
+                                                    ('inst', 'INST.NTamd64', 'inst.NTamd64')])
+def test_install_recorded_is_the_models_spelling_plus_the_headers_decoration(models, header, recorded):
+    # What Windows records as the configuration name (windows/test_ddb.py checks it against Windows' records).
+    driver = read(HEAD + '[Manufacturer]\n%%Mfg%%=M,NTamd64\n[M.NTamd64]\n%%D%%=%s,PCI\\VEN_1AF4&DEV_1000\n'
+                  '[%s]\n[Strings]\nMfg="M"\nD="D"\n' % (models, header))
+    inst = driver.devices[0].install_info
+    assert (inst.named, inst.actual, inst.recorded) == (models, header, recorded)

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import shutil
 
 import pytest
@@ -99,13 +100,28 @@ def test_bad_devices(device):
         inf.normalize_device(device)
 
 
-def test_class_code_hint_when_a_pci_id_has_no_class_code():
-    driver = inf.read_inf(os.path.join(FIXTURES, 'reactos', 'scsi.inf'), WIN7_X86)
-    result = inf.match_device([driver], 'PCI\\VEN_104B&DEV_1040')
-    assert result['selected'] is None and '&CC_' in result['reason']
-    result = inf.match_device([driver], 'PCI\\VEN_104B&DEV_1040&CC_010000')
-    assert result['selected']['install_section'] == 'BusLogic_Inst'
-    assert result['selected']['inf_id'] == 'PCI\\VEN_104B&CC_0100'
+@pytest.mark.parametrize('inf_path, target, device, cc, inf_id', [
+    # scsi.inf lists PCI\VEN_104B&CC_0100 (vendor and class)
+    (os.path.join('reactos', 'scsi.inf'), WIN7_X86, 'PCI\\VEN_104B&DEV_1040', '010000', 'PCI\\VEN_104B&CC_0100'),
+    # our vsmraid-like INF lists PCI\VEN_1106&DEV_3349&CC_0104 only; the full ID, then the class code (issue 25)
+    (os.path.join('own', 'vsmraid-case.inf'), SRV2022, 'PCI\\VEN_1106&DEV_3349&SUBSYS_00000000&REV_00', '010400',
+     'PCI\\VEN_1106&DEV_3349&CC_0104'),
+    (os.path.join('own', 'vsmraid-case.inf'), SRV2022, 'PCI\\VEN_1106&DEV_3349&SUBSYS_00000000&REV_00', '0104',
+     'PCI\\VEN_1106&DEV_3349&CC_0104'),
+])
+def test_the_class_code_hint_when_a_pci_id_has_none_is_one_that_works(inf_path, target, device, cc, inf_id):
+    driver = inf.read_inf(os.path.join(FIXTURES, inf_path), target)
+    result = inf.match_device([driver], device)
+    assert result['selected'] is None
+    hint = re.search(r"need the device's class code: give (\S+)&CC_ccss or &CC_ccsspp ", result['reason'])
+    assert hint and hint.group(1) == device, result['reason']
+    with pytest.raises(inf.InfError) as info:
+        inf.select_boot_driver([driver], target, [device])
+    assert hint.group(0) in str(info.value)
+    followed = hint.group(1) + '&CC_' + cc
+    result = inf.match_device([driver], followed)
+    assert result['selected'] is not None and result['selected']['inf_id'] == inf_id
+    assert inf.select_boot_driver([driver], target, [followed])['match']['inf_id'] == inf_id
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -86,7 +86,16 @@ def test_the_argument_specs_of_the_module_and_its_live_twin():
     assert errors(spec, choices, {'hive': '/h', 'driver': '/d'}) == ''
     live = dict(critical_device.LIVE_ARGS)
     assert set(spec) - set(live) == set(critical_device.PACKAGE_ARGS) | {
-        'hive', 'image', 'format', 'root', 'images', 'backup', 'allow_dirty'}
+        'hive', 'image', 'format', 'root', 'images', 'backup', 'allow_dirty', 'lock_dir'}
     assert live['hardware_ids']['required'] is True
     assert errors(live, critical_device.LIVE_CHOICES, dict(ids)) == ''
     assert 'service' in errors(live, critical_device.LIVE_CHOICES, {'hardware_ids': ['x'], 'class': 'Net'})
+
+
+def test_lock_dir_is_where_the_lock_is_and_nothing_is_left_beside_the_hive(hive_copy, tmp_path_factory):
+    path, locks = hive_copy('win7-sp1-x86.SYSTEM'), str(tmp_path_factory.mktemp('locks'))
+    params = {'hive': path, 'hardware_ids': ['PCI\\VEN_1AF4&DEV_1000'], 'service': 'E1G60', 'class': 'Net',
+              'backup': False, 'lock_dir': locks}
+    assert critical_device.run(params, check_mode=False)['changed']
+    assert len(os.listdir(locks)) == 1 and os.listdir(locks)[0].endswith('-win7-sp1-x86.SYSTEM.lock')
+    assert os.listdir(os.path.dirname(path)) == [os.path.basename(path)]

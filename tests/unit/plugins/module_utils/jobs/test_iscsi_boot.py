@@ -188,3 +188,15 @@ def test_the_argument_specs_are_the_modules_constraints():
     info = validate(iscsi_boot.info_argument_spec(), {'hive': '/h', 'backup': False})
     assert 'backup' in ' '.join(info.error_messages)
     assert not validate(iscsi_boot.info_argument_spec(), {'hive': '/h'}).error_messages
+
+
+def test_lock_dir_is_where_the_locks_are_and_nothing_is_left_beside_the_hives(hive_copy, tmp_path_factory):
+    # SYSTEM and DRIVERS (Windows 10), each locked in lock_dir for the whole cycle; nothing of ours beside them
+    system, drivers = hive_copy('win10-1903-x64-dirty.SYSTEM'), hive_copy('win10-1903-x64.DRIVERS')
+    locks = str(tmp_path_factory.mktemp('locks'))
+    result = iscsi_boot.run_iscsi_boot(params(system, 'phony-win10.SOFTWARE', 'PCI\\VEN_8086&DEV_10D3',
+                                              drivers_hive=drivers, lock_dir=locks), check_mode=False)
+    assert result['changed']
+    assert sorted(n.split('-', 2)[2] for n in os.listdir(locks)) == [
+        'win10-1903-x64-dirty.SYSTEM.lock', 'win10-1903-x64.DRIVERS.lock']
+    assert sorted(os.listdir(os.path.dirname(system))) == sorted(os.path.basename(p) for p in (system, drivers))

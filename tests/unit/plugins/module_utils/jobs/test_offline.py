@@ -87,5 +87,6 @@ def test_the_target_options():
                                      'required_one_of': [('hive', 'image', 'images')]}
     assert offline.HIVE_ARGS['backup'] == {'type': 'bool', 'default': True}
     # the reports write nothing
-    assert set(offline.HIVE_ARGS) - set(offline.REPORT_HIVE_ARGS) == {'backup', 'allow_dirty'}
+    assert set(offline.HIVE_ARGS) - set(offline.REPORT_HIVE_ARGS) == {'backup', 'allow_dirty', 'lock_dir'}
+    assert offline.HIVE_ARGS['lock_dir'] == {'type': 'path'}      # default: SANBOOT_LOCK_DIR, else /run/lock/sanboot
     assert offline.HIVE_ARGS['images']['options']['format']['choices'] == offline.IMAGE_FORMATS

@@ -104,3 +104,11 @@ def test_paths_inside_the_hive_are_taken(hive_copy):
     special = hive_copy('special-names.hive')
     assert run_plan(special, regedit_plan('HKLM:\\SOFTWARE\\Sanboot', name='x', data=1,
                                           type_name='dword'))['changed']
+
+
+def test_lock_dir_is_where_the_lock_is_and_nothing_is_left_beside_the_hive(hive_copy, tmp_path_factory):
+    path, locks = hive_copy('win7-sp1-x86.SYSTEM'), str(tmp_path_factory.mktemp('locks'))
+    assert regedit.run(dict(hive=path, path=TCPIP, name='SanbootProbe', data=1, type='dword', backup=False,
+                            lock_dir=locks), check_mode=False)['changed']
+    assert len(os.listdir(locks)) == 1 and os.listdir(locks)[0].endswith('-win7-sp1-x86.SYSTEM.lock')
+    assert os.listdir(os.path.dirname(path)) == [os.path.basename(path)]

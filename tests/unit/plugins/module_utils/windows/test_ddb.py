@@ -305,3 +305,89 @@ def test_a_class_guid_that_is_not_one_is_refused_clearly(guid):
     with pytest.raises(ddb.DriverDatabaseError, match='is not a class GUID'):
         ddb.guid_bytes(guid)
     assert ddb.guid_bytes('{4D36E972-E325-11CE-BFC1-08002BE10318}')[:4] == b'\x72\xe9\x36\x4d'
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The configuration name's spelling: the Models line's, plus the decoration the header carries (issue 25)
+
+OWN_INF = os.path.join(FIXTURES, 'inf', 'own')
+
+
+def _configuration_names(records):
+    """(Configurations key names, DriverInfFiles Configurations, {descriptor: Configuration}) of composed records."""
+    keys = sorted(set(path[len(ddb.PACKAGES) + 2] for path, _v in records
+                      if path[:len(ddb.PACKAGES)] == ddb.PACKAGES and len(path) > len(ddb.PACKAGES) + 2
+                      and path[len(ddb.PACKAGES) + 1] == 'Configurations'))
+    listed = [v.decoded() for path, v in records if path[:len(ddb.INF_FILES)] == ddb.INF_FILES and v is not None
+              and v.name == 'Configurations'][0]
+    descriptors = dict((path[-1], v.decoded()) for path, v in records if v is not None and v.name == 'Configuration')
+    return keys, listed, descriptors
+
+
+@pytest.mark.parametrize('name', [WIN10, WIN81])
+def test_configuration_names_are_spelled_as_windows_spelled_vsmraid(name):
+    # Windows' records of vsmraid.inf: Models lines name "vsmraid", the header is [VSMRAID] (the INF in
+    # tests/fixtures/inf/own reproduces that case); Windows recorded "vsmraid" in all three places.
+    hive = Hive(unpacked_hive(name), allow_dirty=True)
+    label = [p for p in hive.subkeys(ddb.PACKAGES) if p.lower().startswith('vsmraid.inf_')][0]
+    package = ddb.PACKAGES + (label,)
+    by_windows = (hive.subkeys(package + ('Configurations',)),
+                  hive.get_value(ddb.INF_FILES + ('vsmraid.inf',), 'Configurations').decoded(),
+                  dict((d, hive.get_value(package + ('Descriptors', 'PCI', d), 'Configuration').decoded())
+                       for d in hive.subkeys(package + ('Descriptors', 'PCI'))))
+    assert by_windows[0] == ['vsmraid'] and len(by_windows[2]) == 6
+    driver = inf.read_inf(os.path.join(OWN_INF, 'vsmraid-case.inf'), inf.parse_target('win10', 'amd64'))
+    assert driver.installs['vsmraid'].actual == 'VSMRAID'       # the header's spelling, which Windows does not record
+    records = ddb.compose_package(driver, 'oem12.inf', 'vsmraid.inf_amd64_0000000000000000', 9, {},
+                                  with_config_scope=name == WIN10)     # 8.1 records have no ConfigScope
+    assert _configuration_names(records) == by_windows
+    ours = dict(((path, v.name), v) for path, v in records if v is not None)
+    conf = package[:2] + ('vsmraid.inf_amd64_0000000000000000', 'Configurations', 'vsmraid')
+    for sub, value_name in (((), 'Service'), ((), 'ConfigScope'), ((), 'ConfigFlags'),
+                            (('Services', 'vsmraid', 'Parameters'), 'BusType'),
+                            (('Services', 'vsmraid', 'Parameters', 'Device'), 'CreateInitiatorLU'),
+                            (('Services', 'vsmraid', 'Parameters', 'PnpInterface'), '5')):
+        windows = hive.get_value(package + ('Configurations', 'vsmraid') + sub, value_name)
+        mine = ours.get((conf + sub, value_name))
+        assert (mine.type, mine.data) == (windows.type, windows.data) if windows else mine is None, (sub, value_name)
+
+
+DECORATED = '''[Version]
+Signature="$Windows NT$"
+Class=SCSIAdapter
+ClassGUID={4D36E97B-E325-11CE-BFC1-08002BE10318}
+Provider=%%P%%
+DriverVer=01/02/2020,1.2.3.4
+[Manufacturer]
+%%P%%=M,NTamd64
+[M.NTamd64]
+%%D%%=%(models)s,PCI\\VEN_1AF4&DEV_1002
+[%(header)s]
+[%(header)s.Services]
+AddService=balloon,2,Svc
+[Svc]
+ServiceType=1
+StartType=3
+ErrorControl=1
+ServiceBinary=%%12%%\\balloon.sys
+[Strings]
+P="P"
+D="D"
+'''
+
+
+@pytest.mark.parametrize('models,header,recorded', [
+    # lxc/distrobuilder windows/driver_balloon.go: virtio-win's balloon (Models BALLOON_Device, header
+    # [BALLOON_Device.NT]) recorded as BALLOON_Device.NT; 339 of the fixtures' 1140 configuration names end in
+    # .NT or .NTamd64 (docs/driver-packages.md).
+    ('BALLOON_Device', 'BALLOON_Device.NT', 'BALLOON_Device.NT'),
+    ('BALLOON_Device', 'BALLOON_Device.NTamd64', 'BALLOON_Device.NTamd64'),
+    ('vsmraid', 'VSMRAID', 'vsmraid'),
+    ('Inst', 'Inst', 'Inst'),
+])
+def test_the_recorded_name_keeps_the_models_spelling_and_the_headers_decoration(tmp_path, models, header, recorded):
+    path = tmp_path / 't.inf'
+    path.write_text(DECORATED % {'models': models, 'header': header})
+    driver = inf.read_inf(str(path), inf.parse_target('win10', 'amd64'))
+    keys, listed, descriptors = _configuration_names(ddb.compose_package(driver, 'oem1.inf', 'l', 9, {}))
+    assert keys == listed == [recorded] and set(descriptors.values()) == {recorded}

@@ -41,9 +41,20 @@ def test_the_driver_record_says_where_it_came_from():
     ('pci\\ven_1af4&dev_1000', ['PCI\\VEN_1AF4&DEV_1000']),
     ('8086:100e', ['PCI\\VEN_8086&DEV_100E']),
     ({'id': '1af4:1000', 'service': 'netkvm', 'location': 'PCIROOT(0)#PCI(0300)'}, ['PCI\\VEN_1AF4&DEV_1000']),
+    # With a class code, the class-code IDs Windows forms from it, where Windows ranks them (issue 25)
+    ('PCI\\VEN_1106&DEV_3349&SUBSYS_00000000&REV_00&CC_010400',
+     ['PCI\\VEN_1106&DEV_3349&SUBSYS_00000000&REV_00', 'PCI\\VEN_1106&DEV_3349&SUBSYS_00000000',
+      'PCI\\VEN_1106&DEV_3349&CC_010400', 'PCI\\VEN_1106&DEV_3349&CC_0104', 'PCI\\VEN_1106&DEV_3349&REV_00',
+      'PCI\\VEN_1106&DEV_3349']),
+    ('PCI\\VEN_1106&DEV_3349&CC_0104', ['PCI\\VEN_1106&DEV_3349&CC_0104', 'PCI\\VEN_1106&DEV_3349']),
+    ('00:0f.0 RAID bus controller [0104]: VIA Technologies, Inc. VT8251 AHCI/SATA 4-Port Controller [1106:3349] '
+     '(rev 80)', ['PCI\\VEN_1106&DEV_3349&CC_0104', 'PCI\\VEN_1106&DEV_3349&REV_80', 'PCI\\VEN_1106&DEV_3349']),
 ])
 def test_parse_nic(spec, ids):
-    assert nic.parse_nic(spec).hardware_ids == ids
+    parsed = nic.parse_nic(spec)
+    assert parsed.hardware_ids == ids
+    # the NIC's name stays its most specific ID without the class code
+    assert parsed.most_specific == [i for i in ids if '&CC_' not in i][0]
 
 
 @pytest.mark.parametrize('spec, message', [

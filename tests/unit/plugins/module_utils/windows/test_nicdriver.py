@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 
 import pytest
 
@@ -21,7 +22,7 @@ from ansible_collections.sanboot.windows.plugins.module_utils.windows.errors imp
 pytest.importorskip('hivex')
 
 from ansible_collections.sanboot.windows.tests.helpers import (  # noqa: E402
-    FIXTURES, error_ids as errors, iscsi_boot_params as params, unpacked_hive,
+    FIXTURES, error_ids as errors, iscsi_boot_params as params, make_driver_package, unpacked_hive,
 )
 
 CS = 'ControlSet001'
@@ -86,3 +87,43 @@ def test_unknown_driver_is_a_clear_error(hive_copy):
         iscsi_boot.run_iscsi_boot(params(path, 'phony-win10.SOFTWARE', E1000, {'drivers': [REACTOS]}), check_mode=False)
     report = iscsi_boot.run_iscsi_boot_info(params(path, 'phony-win10.SOFTWARE', E1000, {}))
     assert 'nic-no-driver-package' in errors(report['findings'])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Class-code Models lines (issue 25): Windows forms PCI\VEN_v&DEV_d&CC_ccsspp / &CC_ccss from the device's class
+# code; the hint of the error without one is followed here, in both its forms, and works.
+
+VSMRAID_CASE = os.path.join(FIXTURES, 'inf', 'own', 'vsmraid-case.inf')
+VIA_FULL = 'PCI\\VEN_1106&DEV_3349&SUBSYS_00000000&REV_00'
+
+
+@pytest.fixture(scope='module')
+def windows10():
+    system = Hive(unpacked_hive('win10-1903-x64-dirty.SYSTEM'), allow_dirty=True)
+    return system, Hive(unpacked_hive('win10-1903-x64.DRIVERS')), osinfo.detect_os(
+        system, CS, Hive(unpacked_hive('phony-win10.SOFTWARE')))
+
+
+def test_the_class_code_hint_names_an_id_that_works(windows10, tmp_path):
+    system, drivers, os_info = windows10
+    package = os.path.dirname(make_driver_package(str(tmp_path / 'pkg'), VSMRAID_CASE, name='vsmraid.inf'))
+    with pytest.raises(BootError) as info:
+        nicdriver.resolve_drivers(system, CS, os_info, [nic.parse_nic(VIA_FULL)], [package], False, None,
+                                  drivers_db=drivers)
+    message = str(info.value)
+    hint = re.search(r"need the device's class code: give (\S+)&CC_ccss or &CC_ccsspp ", message)
+    assert hint and hint.group(1) == VIA_FULL, message
+    for cc in ('0104', '010400'):
+        followed = nic.parse_nic(hint.group(1) + '&CC_' + cc)
+        drivers_found, warnings = nicdriver.resolve_drivers(system, CS, os_info, [followed], [package], False, None,
+                                                            drivers_db=drivers)
+        driver = drivers_found[VIA_FULL]
+        assert (driver.service, driver.ids, driver.section) == ('vsmraid', ['PCI\\VEN_1106&DEV_3349&CC_0104'], 'VSMRAID')
+        # Windows 10 has this very package (vsmraid.inf, inbox): found in SYSTEM by its class-code ID
+        assert (driver.ddb_state, driver.package.inf) == ('in place', 'vsmraid.inf'), driver.source
+        assert not [w for w in warnings if 'vendor and device only' in w]
+    # the class from an lspci -nn line works the same way
+    lspci = nic.parse_nic('00:0f.0 RAID bus controller [0104]: VIA VT8251 [1106:3349] (rev 80)')
+    found_lspci = nicdriver.resolve_drivers(system, CS, os_info, [lspci], [package], False, None,
+                                            drivers_db=drivers)[0]
+    assert found_lspci['PCI\\VEN_1106&DEV_3349&REV_80'].service == 'vsmraid'
