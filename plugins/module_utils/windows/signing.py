@@ -47,22 +47,11 @@ SIGNERSCORE_AUTHENTICODE = 0x0F000000
 
 def pe_signature(data):
     """{'machine': 'amd64'|..., 'signed': bool} of a PE file, or None when ``data`` is not a PE image."""
-    if len(data) < 0x40 or data[:2] != b'MZ':
+    layout = _pe_layout(data)
+    if layout is None:
         return None
-    offset = struct.unpack_from('<I', data, 0x3c)[0]
-    if offset + 24 > len(data) or data[offset:offset + 4] != b'PE\0\0':
-        return None
-    machine, _sections, _stamp, _symbols, _count, opt_size = struct.unpack_from('<HHIIIH', data, offset + 4)
-    opt = offset + 24
-    if opt + 2 > len(data):
-        return None
-    magic = struct.unpack_from('<H', data, opt)[0]
-    if magic == 0x10b:
-        count_at, dirs_at = opt + 92, opt + 96
-    elif magic == 0x20b:
-        count_at, dirs_at = opt + 108, opt + 112
-    else:
-        return None
+    machine, opt, opt_size, magic, _sections = layout
+    count_at, dirs_at = (opt + 92, opt + 96) if magic == 0x10b else (opt + 108, opt + 112)
     signed = False
     if count_at + 4 <= len(data) and dirs_at <= opt + opt_size:
         count = struct.unpack_from('<I', data, count_at)[0]
