@@ -28,8 +28,11 @@ APT_PACKAGES=(
   # test: the real boot chain (tests/integration/test_boot_chain.py): dnsmasq, UEFI firmware, the UEFI probe
   dnsmasq-base ovmf gnu-efi gcc mtools
   # test: Secure Boot (tests/integration/test_secure_boot.py, scripts/sign-ipxe.sh): sbsign/sbverify and Debian's
-  # unsigned shim (shimx64.efi), signed there with OVMF's test key
-  sbsigntool shim-unsigned
+  # unsigned shim (shimx64.efi), signed there with OVMF's test key; openssl decrypts that key
+  sbsigntool shim-unsigned openssl
+  # test: the fleet (tests/integration/test_fleet_boot.py): qemu-storage-daemon (qemu-system-common) exports overlays
+  # through FUSE
+  qemu-system-common fuse3
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
