@@ -16,8 +16,9 @@ bootstrap:
 test: bootstrap
 	@scripts/run-tests.sh all
 
-# The container stage (CI runs it after `make test`): molecule scenarios in podman containers and the execution
-# environment built with ansible-builder and tested inside. The first run builds the local base image (about 3 min).
+# The container stage (CI runs it after `make test`): molecule scenarios in podman containers, the execution
+# environment built with ansible-builder and tested inside, and beside them the two longest boot proofs (Secure Boot,
+# the fleet). The first run builds the local base image (about 3 min).
 test-containers: bootstrap
 	@scripts/run-tests.sh containers
 

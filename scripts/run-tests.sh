@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Test stages; `make test` runs all but containers (`make test-containers`; CI runs both).
-# Usage: run-tests.sh all|quick|unit|integration|sanity|lint|molecule|release|containers
+# Usage: run-tests.sh all|quick|unit|integration|sanity|lint|molecule|release|containers|proofs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -59,10 +59,19 @@ do_unit() {
   # shellcheck disable=SC2086
   (cd "$dest" && HOME=$SANBOOT_HOME ansible-test units --local --python 3.11 --color no $targets)
 }
+# The two longest boot proofs (Secure Boot under OVMF with enrolled keys; a fleet of three clients on overlays, with
+# reset and promote) run in the container stage, beside the podman work, so that `make test` stays under 20 minutes.
+BOOT_PROOFS=(tests/integration/test_secure_boot.py tests/integration/test_fleet_boot.py)
+
 # Groups of tests, longest first (tests/integration/conftest.py), so the two workers end together.
 do_integration() {
   python -m pytest -q -p no:cacheprovider -n "${SANBOOT_TEST_WORKERS:-2}" --dist loadgroup --no-loadscope-reorder \
-    -rs tests/integration
+    -rs "${BOOT_PROOFS[@]/#/--ignore=}" tests/integration
+}
+
+# The boot proofs, one file a worker.
+do_proofs() {
+  python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup -rs "${BOOT_PROOFS[@]}"
 }
 
 do_sanity() {
@@ -127,14 +136,17 @@ do_release() {
 # The container stage (tests/containers, `make test-containers`): podman with the repository's containers.conf and
 # a store under build/containers. The local base image is built once and cached (tests/containers/setup.sh); then
 # the molecule scenarios on the podman driver, and the execution environment built with ansible-builder and tested
-# inside (tests/containers/test_ee_image.py), side by side.
+# inside (tests/containers/test_ee_image.py), side by side; and the boot proofs (BOOT_PROOFS) beside them from the
+# start (they need no container).
 do_containers() {
+  local t0=$SECONDS logs=$ROOT/build/stage-logs rc=0 pm pe pp
+  mkdir -p "$logs"
+  (t=$SECONDS r=0; do_proofs || r=$?; echo "containers: boot proofs in $((SECONDS - t)) s"; exit $r) \
+    > "$logs/containers-proofs.log" 2>&1 & pp=$!
   # shellcheck source=tests/containers/env.sh
   . tests/containers/env.sh
-  local t0=$SECONDS logs=$ROOT/build/stage-logs rc=0 pm pe
   tests/containers/setup.sh
   echo "containers: images ready in $((SECONDS - t0)) s"
-  mkdir -p "$logs"
   # shellcheck disable=SC2046
   (t=$SECONDS r=0; run_molecule $(molecule_scenarios podman) || r=$?; echo "containers: molecule in $((SECONDS - t)) s"
    exit $r) > "$logs/containers-molecule.log" 2>&1 & pm=$!
@@ -145,7 +157,8 @@ do_containers() {
    podman image prune -f > /dev/null; exit $r) > "$logs/containers-ee.log" 2>&1 & pe=$!
   wait "$pm" || rc=1
   wait "$pe" || rc=1
-  cat "$logs/containers-molecule.log" "$logs/containers-ee.log"
+  wait "$pp" || rc=1
+  cat "$logs/containers-molecule.log" "$logs/containers-ee.log" "$logs/containers-proofs.log"
   return $rc
 }
 
@@ -171,6 +184,7 @@ case "${1:-all}" in
   molecule) stage molecule do_molecule ;;
   release) stage release do_release ;;
   containers) stage containers do_containers ;;
+  proofs) stage proofs do_proofs ;;
   all)
     stage unit do_unit
     stage integration do_integration
