@@ -313,6 +313,15 @@ def iscsi_boot_params(system, software, nic, extra=None, **more):
     return out
 
 
+def fleet_params(store, **kw):
+    """jobs/fleet.py's parameters as the module passes them (daemon exports: no systemd in the tests)."""
+    base = dict(store=store, action='converge', exports='daemon', unattend_template=None, force=False, only=None,
+                golden=None, version=None, max_size=None, reserve='0', tgt_control_port=None, report=None,
+                goldens=[], clients=[])
+    base.update(kw)
+    return base
+
+
 def error_ids(findings):
     """The sorted ids of the doctor's error findings in a result."""
     return sorted(f['id'] for f in findings if f['severity'] == 'error')

@@ -23,20 +23,12 @@ from ansible_collections.sanboot.windows.plugins.module_utils.backends.hiveset i
 from ansible_collections.sanboot.windows.plugins.module_utils.jobs import fleet
 from ansible_collections.sanboot.windows.plugins.module_utils.registry import Value
 from ansible_collections.sanboot.windows.plugins.module_utils.windows import identity
-from ansible_collections.sanboot.windows.tests.helpers import make_windows_image, sha256, unpacked_hive
+from ansible_collections.sanboot.windows.tests.helpers import fleet_params, make_windows_image, sha256, unpacked_hive
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0 or not shutil.which('qemu-storage-daemon'),
                        reason='needs root (FUSE), qemu-storage-daemon, libguestfs'),
 ]
-
-
-def params(store, **kw):
-    base = dict(store=store, action='converge', exports='daemon', unattend_template=None, force=False, only=None,
-                golden=None, version=None, max_size=None, reserve='0', tgt_control_port=None, report=None,
-                goldens=[], clients=[])
-    base.update(kw)
-    return base
 
 
 @pytest.fixture(scope='module')
@@ -58,10 +50,10 @@ def fleet_env(tmp_path_factory):
         'clients': [{'name': 'pc1', 'golden': 'lab'}, {'name': 'pc2', 'golden': 'lab', 'computer_name': 'LAB-TWO'},
                     {'name': 'kiosk-1', 'golden': 'sysprep'}],
     }
-    env['first'] = fleet.run(params(env['store'], goldens=env['goldens'], clients=env['clients']), False)
+    env['first'] = fleet.run(fleet_params(env['store'], goldens=env['goldens'], clients=env['clients']), False)
     yield env
     for client in ('pc1', 'pc2', 'kiosk-1', 'pc3'):
-        fleet.Fleet(params(env['store']), False).export(client).stop()
+        fleet.Fleet(fleet_params(env['store']), False).export(client).stop()
 
 
 def read_file(disk, guest_path, tmp):
@@ -110,10 +102,10 @@ def test_converge_serves_each_client_its_own_name(fleet_env):
 
 @pytest.mark.xdist_group('fleet-job')
 def test_second_run_and_check_mode_change_nothing(fleet_env):
-    again = fleet.run(params(fleet_env['store'], goldens=fleet_env['goldens'], clients=fleet_env['clients']), False)
+    again = fleet.run(fleet_params(fleet_env['store'], goldens=fleet_env['goldens'], clients=fleet_env['clients']), False)
     assert not again['changed'] and again['disks'] == fleet_env['first']['disks']
     more = fleet_env['clients'] + [{'name': 'pc3', 'golden': 'lab'}]
-    check = fleet.run(params(fleet_env['store'], goldens=fleet_env['goldens'], clients=more), True)
+    check = fleet.run(fleet_params(fleet_env['store'], goldens=fleet_env['goldens'], clients=more), True)
     assert check['changed'] and not os.path.exists(os.path.join(fleet_env['store'], 'overlays', 'pc3.qcow2'))
 
 
@@ -121,12 +113,12 @@ def test_second_run_and_check_mode_change_nothing(fleet_env):
 def test_bad_names_and_unknown_golden_are_refused_naming_the_client(fleet_env):
     bad = fleet_env['clients'] + [{'name': 'pc4', 'golden': 'lab', 'computer_name': 'THIS-NAME-IS-TOO-LONG'}]
     with pytest.raises(fleet.FleetError, match='client pc4: computer name'):
-        fleet.run(params(fleet_env['store'], goldens=fleet_env['goldens'], clients=bad), False)
+        fleet.run(fleet_params(fleet_env['store'], goldens=fleet_env['goldens'], clients=bad), False)
     with pytest.raises(fleet.FleetError, match="client pc5: sanboot_golden 'win11'"):
-        fleet.run(params(fleet_env['store'], goldens=fleet_env['goldens'],
+        fleet.run(fleet_params(fleet_env['store'], goldens=fleet_env['goldens'],
                          clients=[{'name': 'pc5', 'golden': 'win11'}]), False)
     with pytest.raises(fleet.FleetError, match='less than the reserve'):
-        fleet.run(params(fleet_env['store'], goldens=fleet_env['goldens'],
+        fleet.run(fleet_params(fleet_env['store'], goldens=fleet_env['goldens'],
                          clients=fleet_env['clients'] + [{'name': 'pc6', 'golden': 'lab'}], reserve='1000T'), False)
     assert not os.path.exists(os.path.join(fleet_env['store'], 'overlays', 'pc6.qcow2'))
 
@@ -139,7 +131,7 @@ def test_fleet_report_gives_the_doctors_verdict_per_client(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     lab = make_windows_image(str(tmp_path / 'lab.img'))
     store = str(tmp_path / 'store')
-    fleet.run(params(store, exports='none', goldens=[{'name': 'lab', 'image': lab, 'identity': False}],
+    fleet.run(fleet_params(store, exports='none', goldens=[{'name': 'lab', 'image': lab, 'identity': False}],
                      clients=[{'name': 'pc1', 'golden': 'lab'}]), False)
     inv = {'all': {'children': {
         'sanboot_boot_servers': {'hosts': {'localhost': {
