@@ -116,10 +116,10 @@ def test_bad_names_and_unknown_golden_are_refused_naming_the_client(fleet_env):
         fleet.run(fleet_params(fleet_env['store'], goldens=fleet_env['goldens'], clients=bad), False)
     with pytest.raises(fleet.FleetError, match="client pc5: sanboot_golden 'win11'"):
         fleet.run(fleet_params(fleet_env['store'], goldens=fleet_env['goldens'],
-                         clients=[{'name': 'pc5', 'golden': 'win11'}]), False)
+                               clients=[{'name': 'pc5', 'golden': 'win11'}]), False)
     with pytest.raises(fleet.FleetError, match='less than the reserve'):
         fleet.run(fleet_params(fleet_env['store'], goldens=fleet_env['goldens'],
-                         clients=fleet_env['clients'] + [{'name': 'pc6', 'golden': 'lab'}], reserve='1000T'), False)
+                               clients=fleet_env['clients'] + [{'name': 'pc6', 'golden': 'lab'}], reserve='1000T'), False)
     assert not os.path.exists(os.path.join(fleet_env['store'], 'overlays', 'pc6.qcow2'))
 
 
@@ -132,7 +132,7 @@ def test_fleet_report_gives_the_doctors_verdict_per_client(tmp_path):
     lab = make_windows_image(str(tmp_path / 'lab.img'))
     store = str(tmp_path / 'store')
     fleet.run(fleet_params(store, exports='none', goldens=[{'name': 'lab', 'image': lab, 'identity': False}],
-                     clients=[{'name': 'pc1', 'golden': 'lab'}]), False)
+                           clients=[{'name': 'pc1', 'golden': 'lab'}]), False)
     inv = {'all': {'children': {
         'sanboot_boot_servers': {'hosts': {'localhost': {
             'ansible_connection': 'local', 'ansible_become': False,
